@@ -1,0 +1,52 @@
+# pmon: `make run` (try it on this machine), `make test` (everything CI runs), `make bench`.
+SHELL := /bin/bash
+BUN := node_modules/.bin/bun
+TSC := node_modules/.bin/tsc
+VERSION ?= $(shell node -p "require('./package.json').version" 2>/dev/null || echo 0.0.0)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+OUT ?= dist/pmon
+SOURCES := $(shell find src init -type f 2>/dev/null) package.json
+
+.PHONY: all deps build check test test-deps run stop bench clean
+
+all: build
+
+# Node.js and npm are all a fresh machine needs; Bun comes from npm (pinned in package.json).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+build: $(OUT)
+
+# --define embeds the version; the autoload flags keep a compiled agent from reading .env/bunfig.toml of its cwd.
+$(OUT): node_modules/.installed $(SOURCES)
+	@mkdir -p $(dir $(OUT))
+	$(BUN) build src/main.ts --compile --minify --format=esm \
+	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	  --define 'PMON_VERSION="$(VERSION)"' --define 'PMON_COMMIT="$(COMMIT)"' \
+	  --outfile $(OUT)
+
+check: deps
+	$(TSC) --noEmit
+
+# Installs MariaDB, OpenSSH server and iproute2 when missing (tests start their own instances).
+test-deps:
+	bash scripts/install-test-deps.sh
+
+test: deps test-deps build check
+	bash scripts/run-tests.sh
+
+run: build
+	bash scripts/run-local.sh
+
+stop:
+	bash scripts/run-local.sh stop
+
+bench: deps test-deps build
+	$(BUN) run bench/main.ts
+
+clean:
+	rm -rf dist .tmp

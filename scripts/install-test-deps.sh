@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# What the tests need beyond Node.js: a MariaDB server, an OpenSSH server and client, iproute2, a C compiler (bench).
+set -euo pipefail
+need=()
+command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ip >/dev/null || need+=(iproute2)
+command -v cc >/dev/null || need+=(gcc)
+command -v objdump >/dev/null || need+=(binutils)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { commonArgs, runCommand, UserError } from "./_shared.ts";
+
+export default defineCommand({
+  meta: { name: "server", description: "(not implemented yet)" },
+  args: { ...commonArgs },
+  async run({ args }) {
+    await runCommand(args, {}, () => {
+      throw new UserError("pmon server: not implemented yet");
+    });
+  },
+});

@@ -1,0 +1,168 @@
+// One small SQL interface over MySQL/MariaDB (mysql2) and SQLite (bun:sqlite), so every query in
+// src/store/ is written once. Placeholders are `?` in both; times are UTC 'YYYY-MM-DD HH:MM:SS' strings.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import mysql from "mysql2/promise";
+
+export type Row = Record<string, unknown>;
+export type Dialect = "mysql" | "sqlite";
+
+export interface Db {
+  readonly dialect: Dialect;
+  query<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  exec(sql: string, params?: readonly unknown[]): Promise<{ affectedRows: number; insertId: number }>;
+  /** runs fn on one connection inside BEGIN/COMMIT; rolls back when fn throws */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The store could not be reached or failed; the server answers 503 so agents keep their reports. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/** `mysql://user:pass@host:port/db` or `sqlite:PATH` (PATH may be `:memory:`). */
+export function openDb(url: string): Db {
+  if (url.startsWith("sqlite:")) return openSqlite(url.slice("sqlite:".length));
+  if (url.startsWith("mysql://")) return openMysql(url);
+  throw new Error(`unsupported storage URL "${redactUrl(url)}": expected mysql://user:pass@host:port/db or sqlite:PATH`);
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
+}
+
+/** 'YYYY-MM-DD HH:MM:SS' in UTC: the a_time format of every table. */
+export function sqlTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** Inverse of sqlTime. */
+export function fromSqlTime(s: string | Date): number {
+  if (s instanceof Date) return s.getTime();
+  return Date.parse(s.replace(" ", "T") + "Z");
+}
+
+/** "(?,?,?),(?,?,?)" for a multi-row insert of `rows` rows of `cols` columns. */
+export function valuesPlaceholders(rows: number, cols: number): string {
+  const one = `(${Array(cols).fill("?").join(",")})`;
+  return Array(rows).fill(one).join(",");
+}
+
+function openMysql(url: string): Db {
+  const u = new URL(url);
+  const pool = mysql.createPool({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.replace(/^\//, ""),
+    ...(u.searchParams.get("socket") ? { socketPath: u.searchParams.get("socket")! } : {}),
+    connectionLimit: Number(u.searchParams.get("pool") ?? 10),
+    connectTimeout: 5000,
+    timezone: "Z",
+    dateStrings: true,
+    decimalNumbers: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    multipleStatements: false,
+    waitForConnections: true,
+    queueLimit: 0,
+  });
+  const wrap = (conn: mysql.Pool | mysql.PoolConnection): Db => ({
+    dialect: "mysql",
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const [rows] = await guard(() => conn.query(sql, params as unknown[]));
+      return rows as T[];
+    },
+    async exec(sql: string, params: readonly unknown[] = []) {
+      const [res] = await guard(() => conn.query(sql, params as unknown[]));
+      const r = res as mysql.ResultSetHeader;
+      return { affectedRows: r.affectedRows ?? 0, insertId: Number(r.insertId ?? 0) };
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      if (conn !== pool) return fn(wrap(conn));
+      const c = await guard(() => pool.getConnection());
+      try {
+        await c.beginTransaction();
+        const out = await fn(wrap(c));
+        await c.commit();
+        return out;
+      } catch (e) {
+        await c.rollback().catch(() => {});
+        throw e;
+      } finally {
+        c.release();
+      }
+    },
+    async close() {
+      if (conn === pool) await pool.end();
+    },
+  });
+  return wrap(pool);
+}
+
+const UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "PROTOCOL_CONNECTION_LOST", "ER_CON_COUNT_ERROR", "EHOSTUNREACH", "ENOENT"]);
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && (UNAVAILABLE.has(code) || (e as { fatal?: boolean }).fatal)) throw new StoreUnavailableError(`database unavailable: ${code}`, { cause: e });
+    throw e;
+  }
+}
+
+function openSqlite(path: string): Db {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA busy_timeout = 5000");
+  // One connection: async transactions must not interleave, so they queue behind each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  let inTx = false;
+  const direct: Db = {
+    dialect: "sqlite",
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      return db.query(sql).all(...(params as never[])) as T[];
+    },
+    async exec(sql: string, params: readonly unknown[] = []) {
+      const r = db.query(sql).run(...(params as never[]));
+      return { affectedRows: r.changes, insertId: Number(r.lastInsertRowid) };
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      if (inTx) return fn(direct);
+      const run = async () => {
+        inTx = true;
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const out = await fn(direct);
+          db.exec("COMMIT");
+          return out;
+        } catch (e) {
+          db.exec("ROLLBACK");
+          throw e;
+        } finally {
+          inTx = false;
+        }
+      };
+      const p = queue.then(run, run);
+      queue = p.catch(() => {});
+      return p;
+    },
+    async close() {
+      await queue;
+      db.close();
+    },
+  };
+  // Outside a transaction, statements also wait for a running transaction to finish.
+  return {
+    ...direct,
+    query: (sql, params) => (inTx ? queue.then(() => direct.query(sql, params)) : direct.query(sql, params)),
+    exec: (sql, params) => (inTx ? queue.then(() => direct.exec(sql, params)) : direct.exec(sql, params)),
+  } as Db;
+}
