@@ -79,39 +79,57 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
         channels = readChannels(v, file, text);
         continue;
       }
-      if (!(key in KEYS)) throw new ConfigError(`${where(file, text, name)}: unknown key "${key}"`);
-      values.set(key as ConfigKey, check(key as ConfigKey, v, where(file, text, name)));
+      if (!(key in KEYS)) throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"`);
+      values.set(key as ConfigKey, check(key as ConfigKey, v, where(file, text, section, name)));
     }
   }
   return channels;
 }
 
 function readChannels(v: unknown, file: string, text: string): AlertChannel[] {
-  const at = where(file, text, "alerts.channels");
-  if (!Array.isArray(v)) throw new ConfigError(`${at}: "alerts.channels" must be an array of tables ([[alerts.channels]])`);
+  if (!Array.isArray(v)) throw new ConfigError(`${where(file, text, "alerts", "channels")}: "alerts.channels" must be an array of tables ([[alerts.channels]])`);
   return v.map((c, i) => {
     const name = `alerts.channels[${i}]`;
-    if (!isTable(c)) throw new ConfigError(`${at}: "${name}" must be a table`);
+    const at = (key?: string) => channelWhere(file, text, i, key);
+    if (!isTable(c)) throw new ConfigError(`${at()}: "${name}" must be a table`);
     for (const k of Object.keys(c)) {
-      if (!["type", "url", "secret"].includes(k)) throw new ConfigError(`${where(file, text, k)}: unknown key "${name}.${k}" (expected type, url, secret)`);
+      if (!["type", "url", "secret"].includes(k)) throw new ConfigError(`${at(k)}: unknown key "${name}.${k}" (expected type, url, secret)`);
     }
     if (typeof c.type !== "string" || !(CHANNEL_TYPES as readonly string[]).includes(c.type)) {
-      throw new ConfigError(`${at}: "${name}.type" must be one of ${CHANNEL_TYPES.join(", ")}, got ${JSON.stringify(c.type)}`);
+      throw new ConfigError(`${at("type")}: "${name}.type" must be one of ${CHANNEL_TYPES.join(", ")}, got ${JSON.stringify(c.type)}`);
     }
-    if (typeof c.url !== "string" || !/^https?:\/\//.test(c.url)) {
-      throw new ConfigError(`${at}: "${name}.url" must be an http(s) URL`);
-    }
-    if (c.secret !== undefined && typeof c.secret !== "string") throw new ConfigError(`${at}: "${name}.secret" must be a string`);
+    if (typeof c.url !== "string" || !/^https?:\/\//.test(c.url)) throw new ConfigError(`${at("url")}: "${name}.url" must be an http(s) URL`);
+    if (c.secret !== undefined && typeof c.secret !== "string") throw new ConfigError(`${at("secret")}: "${name}.secret" must be a string`);
     return { type: c.type as AlertChannel["type"], url: c.url, ...(c.secret ? { secret: c.secret as string } : {}) };
   });
 }
 
-/** "file:line" of the first line that mentions `name`, or just the file. */
-function where(file: string, text: string, name: string): string {
-  const last = name.split(".").pop()!;
+// Line numbers for messages: smol-toml reports them only for syntax errors, so find the line by name.
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const isHeader = (line: string, section: string) => new RegExp(`^\\s*\\[+\\s*${escape(section)}\\s*\\]`).test(line);
+const isKey = (line: string, key: string) => new RegExp(`^\\s*("?)${escape(key)}\\1\\s*=`).test(line);
+
+/** "file:line" of `key` inside [section] (or of the [section] header when key is omitted), else just the file. */
+function where(file: string, text: string, section: string, key?: string): string {
   const lines = text.split("\n");
-  const i = lines.findIndex((l) => new RegExp(`^\\s*(\\[+\\s*)?("?)${last.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\2\\s*(=|\\])`).test(l));
-  return i >= 0 ? `${file}:${i + 1}` : file;
+  const start = lines.findIndex((l) => isHeader(l, section));
+  return lineAfter(file, lines, start, key);
+}
+
+/** "file:line" of `key` in the index-th [[alerts.channels]] table (or of its header). */
+function channelWhere(file: string, text: string, index: number, key?: string): string {
+  const lines = text.split("\n");
+  const headers = lines.flatMap((l, n) => (isHeader(l, "alerts.channels") ? [n] : []));
+  return lineAfter(file, lines, headers[index] ?? -1, key);
+}
+
+function lineAfter(file: string, lines: string[], start: number, key?: string): string {
+  if (start < 0) return file;
+  if (key === undefined) return `${file}:${start + 1}`;
+  for (let n = start + 1; n < lines.length && !/^\s*\[/.test(lines[n]!); n++) {
+    if (isKey(lines[n]!, key)) return `${file}:${n + 1}`;
+  }
+  return `${file}:${start + 1}`;
 }
 
 function check(key: ConfigKey, v: unknown, at: string): unknown {
