@@ -14,6 +14,7 @@ const main = defineCommand({
     remove: () => import("./cli/remove.ts").then((m) => m.default),
     status: () => import("./cli/status.ts").then((m) => m.default),
     top: () => import("./cli/top.ts").then((m) => m.default),
+    supervise: () => import("./cli/supervise.ts").then((m) => m.default),
   },
 });
 

@@ -1,12 +1,67 @@
 import { defineCommand } from "citty";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { runAgentCommand } from "../agent/command.ts";
+import { AgentConfigError, runOnce } from "../agent/once.ts";
+import { AgentSetupError } from "../agent/run.ts";
+import { formatReportSummary } from "../collect/summary.ts";
+import { createAgentNetworkCollector } from "../collect/network.ts";
+import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "agent", description: "(not implemented yet)" },
-  args: { ...commonArgs },
+  meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
+  args: {
+    ...commonArgs,
+    once: { type: "boolean", description: "Take one sample window, print the report and exit (nothing is sent)" },
+    json: { type: "boolean", description: "With --once: print the report as JSON" },
+    "sample-ms": { type: "string", description: "With --once: length of the sample window in ms (agent.sample_ms, default 1000)" },
+    host: { type: "string", description: "Host id in reports (agent.host; default the hostname)" },
+    "proc-root": { type: "string", description: "Read this tree instead of /proc (agent.proc_root)" },
+    "sys-root": { type: "string", description: "Read this tree instead of /sys (agent.sys_root)" },
+    "top-n": { type: "string", description: "Keep the top N processes by CPU, memory, disk and network (agent.top_n)" },
+    server: { type: "string", description: "Server URL(s) to report to, comma-separated, first preferred (agent.servers)" },
+    "data-dir": { type: "string", description: "Spool and secret directory (agent.data_dir)" },
+    "secret-file": { type: "string", description: "This host's secret (agent.secret_file; default <data-dir>/agent.secret)" },
+    interval: { type: "string", description: "Seconds between reports (agent.interval_s)" },
+    "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
+  },
   async run({ args }) {
-    await runCommand(args, {}, () => {
-      throw new UserError("pmon agent: not implemented yet");
+    const overrides = definedOnly({
+      "agent.sample_ms": numberArg(args["sample-ms"]),
+      "agent.host": args.host,
+      "agent.proc_root": args["proc-root"],
+      "agent.sys_root": args["sys-root"],
+      "agent.top_n": numberArg(args["top-n"]),
+      "agent.servers": args.server?.split(",").map((u) => u.trim()).filter(Boolean),
+      "agent.data_dir": args["data-dir"],
+      "agent.secret_file": args["secret-file"],
+      "agent.interval_s": numberArg(args.interval),
+    });
+    await runCommand(args, overrides, async ({ config, log }) => {
+      if (!args.once) {
+        // the long-running loop (server engineer): src/agent/command.ts
+        try {
+          return await runAgentCommand(config, log);
+        } catch (e) {
+          if (e instanceof AgentConfigError || e instanceof AgentSetupError) throw new UserError(`pmon agent: ${e.message}`);
+          throw e;
+        }
+      }
+      const network = createAgentNetworkCollector(config, log.withTag("net"));
+      try {
+        const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
+        process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReportSummary(report));
+      } catch (e) {
+        if (e instanceof AgentConfigError) throw new UserError(e.message);
+        throw e;
+      } finally {
+        network?.close();
+      }
     });
   },
 });
+
+/** Numeric flags arrive as strings; anything else is passed on for the config layer to reject in one line. */
+function numberArg(v: string | undefined): number | string | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return v.trim() !== "" && Number.isFinite(n) ? n : v;
+}

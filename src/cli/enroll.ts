@@ -1,12 +1,133 @@
 import { defineCommand } from "citty";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { registerHostWithSecret, writeSecretFile } from "../enroll/register.ts";
+import { takeHost } from "../store/fleet.ts";
+import { getHost, ISTATE } from "../store/hosts.ts";
+import { DEPLOY_LEASE_MS } from "../enroll/lifecycle.ts";
+import { mapBounded, ProgressLines } from "../enroll/parallel.ts";
+import { deployAndRecord, type HostOutcome } from "../enroll/run.ts";
+import { checkInstallDir } from "../enroll/units.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { HOST_RE } from "../protocol/report.ts";
+import type { Db } from "../store/db.ts";
+import { openStore } from "../store/open.ts";
+import { renderTable } from "../view/table.ts";
+import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
+
+/** "22" → 22; anything else stays a string so the config check names what was given. */
+const asNumber = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v.trim()) ? Number(v) : v);
 
 export default defineCommand({
-  meta: { name: "enroll", description: "(not implemented yet)" },
-  args: { ...commonArgs },
+  meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
+  args: {
+    ...commonArgs,
+    host: { type: "positional", description: "Host names or addresses (as the agents will report), one or more", required: true },
+    "ssh-user": { type: "string", description: "ssh user (deploy.ssh_user, default root)" },
+    "ssh-port": { type: "string", description: "ssh port (deploy.ssh_port, default 22)" },
+    identity: { type: "string", description: "ssh private key file (deploy.identity)" },
+    "known-hosts": { type: "string", description: "known_hosts file (deploy.known_hosts)" },
+    "install-dir": { type: "string", description: "Where the agent lives on the hosts (deploy.install_dir, default /opt/pmon)" },
+    parallel: { type: "string", description: "Hosts deployed at once (deploy.parallel, default 10)" },
+    servers: { type: "string", description: "Comma-separated server URLs the agents report to (deploy.servers, default server.url)" },
+    "no-deploy": { type: "boolean", description: "Register the host in the store and write its secret; no ssh" },
+    "secret-out": { type: "string", description: "With --no-deploy: file to write the host's secret to (mode 0600)" },
+    storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
+    "data-dir": { type: "string", description: "server.data_dir (where the default SQLite store lives)" },
+  },
   async run({ args }) {
-    await runCommand(args, {}, () => {
-      throw new UserError("pmon enroll: not implemented yet");
+    const overrides = definedOnly({
+      "server.storage": args.storage,
+      "server.data_dir": args["data-dir"],
+      "deploy.ssh_user": args["ssh-user"],
+      "deploy.ssh_port": asNumber(args["ssh-port"]),
+      "deploy.identity": args.identity,
+      "deploy.known_hosts": args["known-hosts"],
+      "deploy.install_dir": args["install-dir"],
+      "deploy.parallel": asNumber(args.parallel),
+      "deploy.servers": args.servers === undefined ? undefined : args.servers.split(",").map((s) => s.trim()).filter(Boolean),
+    });
+    await runCommand(args, overrides, async ({ config, log }) => {
+      const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
+      for (const h of hosts) if (!HOST_RE.test(h)) throw new UserError(`pmon enroll: not a valid host name or address: ${JSON.stringify(h)}`);
+      // citty turns --no-deploy into deploy=false
+      const noDeploy = args["no-deploy"] === true || (args as Record<string, unknown>).deploy === false;
+      if (!noDeploy) {
+        try {
+          checkInstallDir(config.deploy.install_dir);
+        } catch (e) {
+          throw new UserError(`pmon enroll: ${(e as Error).message}`);
+        }
+      }
+      const db = await open(config, log);
+      try {
+        if (noDeploy) return await registerOnly(db, hosts, args["secret-out"], log);
+        return await enroll(db, hosts, config, log);
+      } finally {
+        await db.close();
+      }
     });
   },
 });
+
+async function open(config: ResolvedConfig, log: Logger): Promise<Db> {
+  try {
+    return await openStore(config.server, log);
+  } catch (e) {
+    throw new UserError(`pmon enroll: cannot open the store: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** --no-deploy (hosts managed by other tools, and tests): register and write the secret. */
+async function registerOnly(db: Db, hosts: string[], out: string | undefined, log: Logger): Promise<number> {
+  if (!out) throw new UserError("pmon enroll --no-deploy needs --secret-out FILE (where the host's secret is written)");
+  if (hosts.length !== 1) throw new UserError("pmon enroll --no-deploy takes exactly one host (its secret goes to --secret-out)");
+  const host = hosts[0]!;
+  try {
+    const secret = await registerHostWithSecret(db, host);
+    writeSecretFile(out, secret);
+    log.info(`registered ${host} (istate 2, running); secret written to ${out}`);
+  } catch (e) {
+    throw new UserError(`pmon enroll: ${(e as Error).message}`);
+  }
+  return 0;
+}
+
+async function enroll(db: Db, hosts: string[], config: ResolvedConfig, log: Logger): Promise<number> {
+  const elog = log.withTag("enroll");
+  const progress = new ProgressLines((line) => elog.info(line), hosts.length);
+  const outcomes = await mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
+    progress.update(rshost, "registering");
+    try {
+      // A new host gets its row (istate 1) at once; every host is then held by this command (a lease)
+      // so a server's manager loop does not deploy it at the same time.
+      if (!(await getHost(db, rshost))) await registerHostWithSecret(db, rshost, ISTATE.toDeploy);
+      await takeHost(db, rshost, ISTATE.toDeploy, Date.now(), Date.now() + DEPLOY_LEASE_MS);
+    } catch (e) {
+      return { rshost, ok: false, state: "failed", detail: `cannot register in the store: ${(e as Error).message.split("\n")[0]}` };
+    }
+    const out = await deployAndRecord({ db, config, log }, { rshost, onStep: (h, step, detail) => progress.update(h, detail ? `${step} (${detail})` : step) });
+    if (out.ok) progress.update(rshost, `running: ${out.detail}`);
+    else elog.error(`${rshost}: ${out.detail}`);
+    return out;
+  });
+
+  const colour = process.stdout.isTTY === true;
+  process.stdout.write(
+    renderTable(
+      [
+        { title: "HOST", text: (o: HostOutcome) => o.rshost },
+        { title: "RESULT", text: (o: HostOutcome) => o.state, colour: (o: HostOutcome) => (o.ok ? "green" : "red") },
+        { title: "DETAIL", text: (o: HostOutcome) => o.detail },
+      ],
+      outcomes,
+      { colour },
+    ),
+  );
+  const failed = outcomes.filter((o) => !o.ok).length;
+  if (failed > 0) {
+    elog.error(`${failed} of ${outcomes.length} host(s) failed; failed deployments stay pending (istate 1) and a running server retries them`);
+    return 1;
+  }
+  elog.success(`${outcomes.length} host(s) enrolled and reporting`);
+  return 0;
+}

@@ -1,12 +1,40 @@
 import { defineCommand } from "citty";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { runServer } from "../server/run.ts";
+import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "server", description: "(not implemented yet)" },
-  args: { ...commonArgs },
+  meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
+  args: {
+    ...commonArgs,
+    listen: { type: "string", description: "HOST:PORT to listen on (server.listen, default 0.0.0.0:9300)" },
+    storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
+    "data-dir": { type: "string", description: "Where the SQLite store and operator secret live (server.data_dir)" },
+  },
   async run({ args }) {
-    await runCommand(args, {}, () => {
-      throw new UserError("pmon server: not implemented yet");
+    const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
+    await runCommand(args, overrides, async ({ config, log }) => {
+      let handle;
+      try {
+        handle = await runServer(config, log);
+      } catch (e) {
+        throw new UserError(`pmon server: ${(e as Error).message}`);
+      }
+      // SIGTERM/SIGINT: stop accepting, finish what is in flight, drain the queue, exit 0.
+      await new Promise<void>((resolve) => {
+        const onSignal = (sig: string) => {
+          log.info(`${sig} received`);
+          handle.stop().then(resolve, (e) => {
+            log.error(`shutdown: ${(e as Error).message}`);
+            resolve();
+          });
+        };
+        process.once("SIGTERM", () => onSignal("SIGTERM"));
+        process.once("SIGINT", () => onSignal("SIGINT"));
+      });
+      return 0;
     });
+    // Everything is drained and closed by now; a stray timer in some loop must not delay the exit
+    // (measured: ~10 s without this).
+    if (process.exitCode === 0) process.exit(0);
   },
 });

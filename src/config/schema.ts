@@ -82,6 +82,10 @@ export const KEYS = {
   "alerts.util_pct": { type: "number", default: 90, min: 0, max: 100 },
   "alerts.util_for_s": { type: "int", default: 300, min: 0, max: 86400 },
   "alerts.timeout_s": { type: "int", default: 10, min: 1, max: 300 },
+  "alerts.tries": { type: "int", default: 3, min: 1, max: 10 }, // delivery attempts per channel
+  "alerts.retry_backoff_ms": { type: "int", default: 1000, min: 0, max: 600000 }, // doubles per retry: 1 s, 2 s, 4 s
+  "alerts.check_every_s": { type: "number", default: 30, min: 0.05, max: 3600 }, // silent-host pass cadence
+  "alerts.witness_fresh_s": { type: "number", default: 75, min: 0.05, max: 86400 }, // a witness reported this recently
 
   // [log]
   "log.level": { type: "string", default: "info", oneOf: ["silent", "error", "warn", "info", "debug", "trace"] },

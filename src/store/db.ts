@@ -119,9 +119,10 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 function openSqlite(path: string): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
+  // busy_timeout first: switching to WAL needs a lock another process opening the file may hold.
+  db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
-  db.exec("PRAGMA busy_timeout = 5000");
   // One connection: async transactions must not interleave, so they queue behind each other.
   let queue: Promise<unknown> = Promise.resolve();
   let inTx = false;

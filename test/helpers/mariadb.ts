@@ -55,6 +55,7 @@ async function startServer(s: Server): Promise<void> {
       "--innodb-buffer-pool-size=256M",
       "--innodb-flush-log-at-trx-commit=2",
       "--max-connections=500",
+      `--tmpdir=${s.dir}`, // not the shared /tmp: several test MariaDBs run at once
     ],
     { stdio: "ignore", detached: false },
   );
@@ -78,7 +79,7 @@ async function boot(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), "pmon-mariadb-"));
   const install = spawnSync(
     which("mariadb-install-db", "mysql_install_db"),
-    ["--no-defaults", `--datadir=${dir}/data`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"],
+    ["--no-defaults", `--datadir=${dir}/data`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db", `--tmpdir=${dir}`],
     { encoding: "utf8" },
   );
   if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`);

@@ -1,0 +1,102 @@
+// Typed HTTP calls to the server: the one place on the calling side that knows URLs and status codes.
+import { gzipSync } from "node:zlib";
+import { HEADERS, isRetryable, ROUTES, signedHeaders, type ErrorReply, type ReportReply } from "../protocol/api.ts";
+
+export type PostResult =
+  /** 2xx: the server stored it (or already had it) */
+  | { kind: "delivered"; status: number; reply: ReportReply }
+  /** 4xx that resending cannot fix: drop it and count it */
+  | { kind: "rejected"; status: number; code: string; error: string }
+  /** 5xx, timeouts, 408/429/409, stale time, network errors: keep it and try elsewhere or later */
+  | { kind: "retry"; status: number | null; code: string; error: string; serverTime?: number };
+
+export interface PostOptions {
+  secret: string;
+  host: string;
+  /** the report JSON, exactly as it will be signed */
+  json: string;
+  /** the X-Pmon-Replay header: this report comes from the spool */
+  replay?: boolean;
+  /** signing time (epoch ms), the SEND time */
+  timeMs: number;
+  timeoutMs?: number;
+  /** gzip bodies over this many bytes (default 4096); the signature covers the bytes sent */
+  gzipOver?: number;
+}
+
+/** POST /v1/report to one server. Never throws: every outcome is a PostResult. */
+export async function postReport(serverUrl: string, o: PostOptions): Promise<PostResult> {
+  const plain = new TextEncoder().encode(o.json);
+  const gzip = plain.byteLength > (o.gzipOver ?? 4096);
+  const body = gzip ? gzipSync(plain) : plain;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    ...signedHeaders(o.secret, o.host, o.timeMs, body),
+    ...(gzip ? { "content-encoding": "gzip" } : {}),
+    ...(o.replay ? { [HEADERS.replay]: "1" } : {}),
+  };
+  let res: Response;
+  try {
+    res = await fetch(joinUrl(serverUrl, ROUTES.report), {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
+    });
+  } catch (e) {
+    return { kind: "retry", status: null, code: "network", error: (e as Error).message };
+  }
+  const text = await res.text().catch(() => "");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (res.ok) {
+    const reply = (parsed && typeof parsed === "object" ? parsed : { ok: true, server_version: "" }) as ReportReply;
+    return { kind: "delivered", status: res.status, reply };
+  }
+  const err = (parsed ?? {}) as Partial<ErrorReply> & { server_time?: number };
+  const code = err.code ?? `http_${res.status}`;
+  const error = err.error ?? (text.slice(0, 200) || res.statusText);
+  if (isRetryable(res.status, code)) {
+    const dateHeader = res.headers.get("date");
+    const serverTime = typeof err.server_time === "number" ? err.server_time : dateHeader ? Date.parse(dateHeader) : undefined;
+    return { kind: "retry", status: res.status, code, error, ...(serverTime && Number.isFinite(serverTime) ? { serverTime } : {}) };
+  }
+  return { kind: "rejected", status: res.status, code, error };
+}
+
+export interface HostsReply {
+  ok: true;
+  server_version: string;
+  now: number;
+  hosts: unknown[];
+}
+
+/** GET /v1/hosts with the operator secret; throws a one-line Error on failure. */
+export async function getHosts(serverUrl: string, operatorSecret: string, timeoutMs = 10_000): Promise<HostsReply> {
+  let res: Response;
+  try {
+    res = await fetch(joinUrl(serverUrl, ROUTES.hosts), {
+      headers: { authorization: `Bearer ${operatorSecret.trim()}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    throw new Error(`cannot reach ${serverUrl}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`${serverUrl}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) throw new Error(`${serverUrl}: HTTP ${res.status}: ${(body as ErrorReply).error ?? text.slice(0, 200)}`);
+  return body as HostsReply;
+}
+
+function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, "") + path;
+}

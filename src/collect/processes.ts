@@ -1,0 +1,141 @@
+// The per-process scan: stat + statm + io of every pid, turned into rates against the previous scan.
+// Identity is pid + starttime, so a reused pid is a new process, never a negative rate.
+import { isDenied, isGone } from "../procfs/errors.ts";
+import { listPids, type ProcFs } from "../procfs/fs.ts";
+import { parsePidIoBytes } from "../procfs/pid-io.ts";
+import { parsePidStatBytes, type PidStat } from "../procfs/pid-stat.ts";
+import { parsePidStatmBytes } from "../procfs/pid-statm.ts";
+import type { SelectionMetrics } from "./select.ts";
+import { countError, type ErrorCounts } from "./types.ts";
+
+/**
+ * USER_HZ: the unit of utime/stime/starttime. The kernel exports these in USER_HZ, which is 100 on every
+ * Linux architecture pmon targets (it is fixed ABI, independent of CONFIG_HZ); asking sysconf would need FFI.
+ */
+export const USER_HZ = 100;
+
+/**
+ * Page size for statm. 4096 on x86_64 (and default arm64 kernels); 64 KiB-page arm64/ppc64 kernels
+ * would under-report by 16x. Good enough for the fleets pmon targets; reading it needs sysconf via FFI.
+ */
+export const PAGE_SIZE = 4096;
+
+/** What is kept between scans for a live process: its counters and the things that never change. */
+export interface ProcState {
+  starttime: number;
+  cpuTicks: number;
+  /** undefined when /proc/PID/io could not be read */
+  readBytes: number | undefined;
+  writeBytes: number | undefined;
+  uid: number;
+  /** last comm seen: reused while unchanged, so steady processes allocate no string */
+  comm: string;
+  /** filled lazily, only for processes that get reported */
+  cmdlineArgs?: string[];
+  /** LISTEN ports found at `listenCheckedAt` (seconds since boot); refreshed now and then, see collector.ts */
+  listenPorts?: number[];
+  listenCheckedAt?: number;
+}
+
+/** One process in one scan; it is also the selection input (network rates are filled in by the collector). */
+export interface ProcessSample extends SelectionMetrics {
+  pid: number;
+  stat: PidStat;
+  state: ProcState;
+}
+
+export interface ScanResult {
+  processes: ProcessSample[];
+  states: Map<number, ProcState>;
+}
+
+/**
+ * Reads every process. `prevUptime` is when the previous scan happened (seconds since boot): a process
+ * started after it had all its counters inside this window, so its rates start from 0. A process that was
+ * running but unseen before (first scan, earlier read failure) gets rates of 0 rather than a guess.
+ */
+export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, prevUptime: number | undefined, dtSec: number, errors: ErrorCounts): ScanResult {
+  const processes: ProcessSample[] = [];
+  const states = new Map<number, ProcState>();
+  const root = fs.root;
+  for (const pid of listPids(fs)) {
+    const dir = `${root}/${pid}`;
+    const statPath = `${dir}/stat`;
+    const prev = prevStates.get(pid);
+    let stat: PidStat;
+    try {
+      const r = fs.readBytes(statPath, true);
+      if (r.len === 0) continue; // exited while we read it
+      stat = parsePidStatBytes(r.buf, r.len, statPath, prev?.comm);
+    } catch (e) {
+      if (isGone(e)) continue;
+      countError(errors, isDenied(e) ? "pid_stat_denied" : "pid_stat_parse");
+      continue;
+    }
+    let rssPages = stat.rss;
+    const statmPath = `${dir}/statm`;
+    try {
+      const r = fs.readBytes(statmPath, true);
+      rssPages = parsePidStatmBytes(r.buf, r.len, statmPath).resident;
+    } catch (e) {
+      if (isGone(e)) continue;
+      countError(errors, isDenied(e) ? "pid_statm_denied" : "pid_statm_parse");
+    }
+    let readBytes: number | undefined;
+    let writeBytes: number | undefined;
+    const ioPath = `${dir}/io`;
+    try {
+      const r = fs.readBytes(ioPath, true);
+      const io = parsePidIoBytes(r.buf, r.len, ioPath);
+      readBytes = io.readBytes;
+      writeBytes = io.writeBytes;
+    } catch (e) {
+      if (isGone(e)) continue;
+      countError(errors, isDenied(e) ? "pid_io_denied" : "pid_io_parse");
+    }
+
+    const same = prev !== undefined && prev.starttime === stat.starttime;
+    const cpuTicks = stat.utime + stat.stime;
+    let cpuPct = 0;
+    let readPerS = 0;
+    let writePerS = 0;
+    const bornInWindow = !same && prevUptime !== undefined && stat.starttime / USER_HZ >= prevUptime;
+    if ((same || bornInWindow) && dtSec > 0) {
+      // a process born in the window started from zero counters
+      const baseTicks = same ? prev.cpuTicks : 0;
+      const baseRead = same ? prev.readBytes : 0;
+      const baseWrite = same ? prev.writeBytes : 0;
+      // ticks / USER_HZ = CPU seconds; per wall second x 100 = percent of one core
+      cpuPct = (nonNegative(cpuTicks - baseTicks) / USER_HZ / dtSec) * 100;
+      if (readBytes !== undefined && baseRead !== undefined) readPerS = nonNegative(readBytes - baseRead) / dtSec;
+      if (writeBytes !== undefined && baseWrite !== undefined) writePerS = nonNegative(writeBytes - baseWrite) / dtSec;
+    }
+
+    let state: ProcState;
+    if (same) {
+      // updated in place: one object per live process for its whole life, not one per scan
+      state = prev;
+      state.cpuTicks = cpuTicks;
+      state.readBytes = readBytes;
+      state.writeBytes = writeBytes;
+      state.comm = stat.comm;
+    } else {
+      let uid: number;
+      try {
+        uid = fs.ownerUid(dir); // the owner rarely changes after start: read once per process
+      } catch (e) {
+        if (isGone(e)) continue;
+        countError(errors, "pid_owner");
+        uid = -1;
+      }
+      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, uid, comm: stat.comm };
+    }
+    states.set(pid, state);
+    processes.push({ pid, stat, state, cpuPct, rssBytes: rssPages * PAGE_SIZE, readBytesPerS: readPerS, writeBytesPerS: writePerS, netRxBytesPerS: 0, netTxBytesPerS: 0 });
+  }
+  return { processes, states };
+}
+
+function nonNegative(x: number): number {
+  return x > 0 ? x : 0;
+}

@@ -1,0 +1,29 @@
+// The config file a deployed agent gets: where to report, who it is, how often, and the thresholds.
+// It is built from the deploying side's [agent], [thresholds] and [log] sections and never carries
+// [server] settings (database credentials) or alert channels.
+import { stringify } from "smol-toml";
+import type { ResolvedConfig } from "../config/schema.ts";
+
+export interface AgentConfigInput {
+  config: ResolvedConfig;
+  /** the host's id, as registered in tb_monitor_host_config */
+  rshost: string;
+  installDir: string;
+}
+
+/** Addresses agents report to: deploy.servers, else server.url. */
+export function agentServers(config: ResolvedConfig): string[] {
+  return config.deploy.servers.length > 0 ? [...config.deploy.servers] : [config.server.url];
+}
+
+export function renderAgentConfig({ config, rshost, installDir }: AgentConfigInput): string {
+  const agent: Record<string, unknown> = { ...config.agent };
+  agent.host = rshost;
+  agent.servers = agentServers(config);
+  agent.secret_file = `${installDir}/agent.secret`;
+  agent.data_dir = `${installDir}/data`;
+  // stderr: systemd's journal or pmon's supervisor (which caps and rotates the file) takes it.
+  agent.log_file = "";
+  const doc = { agent, thresholds: { ...config.thresholds }, log: { level: config.log.level } };
+  return `# Written by pmon enroll for ${rshost}; it is rewritten on every deployment.\n${stringify(doc)}\n`;
+}

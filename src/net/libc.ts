@@ -1,0 +1,77 @@
+// The few libc calls pmon needs for netlink sockets, bound once through bun:ffi (works in compiled binaries).
+import { dlopen, FFIType, read } from "bun:ffi";
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_RCVBUFFORCE = 33;
+export const SO_RCVTIMEO = 20;
+export const MSG_DONTWAIT = 0x40;
+
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EPERM = 1;
+export const EACCES = 13;
+export const ENOBUFS = 105;
+export const EPROTONOSUPPORT = 93;
+
+type Libc = ReturnType<typeof bind>;
+let libc: Libc | undefined;
+
+function bind() {
+  return dlopen("libc.so.6", {
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
+    recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }).symbols;
+}
+
+/** libc, loaded on first use so that importing this module never fails on systems without glibc. */
+export function getLibc(): Libc {
+  libc ??= bind();
+  return libc;
+}
+
+/** errno of the last failed call; read right after the call, before anything else can touch it. */
+export function errno(): number {
+  const p = getLibc().__errno_location();
+  return p ? read.i32(p, 0) : 0;
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  9: "EBADF",
+  11: "EAGAIN",
+  13: "EACCES",
+  22: "EINVAL",
+  24: "EMFILE",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  105: "ENOBUFS",
+  110: "ETIMEDOUT",
+};
+
+/** A failed libc call, with the errno kept so callers can degrade on EPERM / EPROTONOSUPPORT. */
+export class SyscallError extends Error {
+  override name = "SyscallError";
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    super(`${call} failed: ${ERRNO_NAMES[errno] ?? "errno"} (${errno})`);
+  }
+}

@@ -1,0 +1,155 @@
+// A netlink socket over libc: one-shot dumps (request → messages until NLMSG_DONE) and non-blocking drains.
+import {
+  AF_NETLINK,
+  EAGAIN,
+  EINTR,
+  errno,
+  getLibc,
+  MSG_DONTWAIT,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_RCVTIMEO,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  SyscallError,
+} from "./libc.ts";
+import {
+  buildNetlinkRequest,
+  NetlinkParseError,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  parseNetlinkError,
+  parseNetlinkMessages,
+  view,
+  type NetlinkMessage,
+} from "./netlink-message.ts";
+
+const MSG_TRUNC = 0x20;
+// The kernel sends dump parts of at most 32 KiB; a larger buffer never gets a truncated datagram.
+const RECV_BUFFER_BYTES = 64 * 1024;
+const DUMP_TIMEOUT_S = 5;
+
+export interface NetlinkSocketOptions {
+  /** multicast groups bitmask to join at bind (needs CAP_NET_ADMIN for sock_diag destroy groups) */
+  groups?: number;
+  nonBlocking?: boolean;
+  /** receive buffer size; root may exceed net.core.rmem_max */
+  receiveBufferBytes?: number;
+}
+
+export class NetlinkSocket {
+  private readonly buffer = new Uint8Array(RECV_BUFFER_BYTES);
+  private seq = Math.floor(Date.now() / 1000) & 0xffffff;
+  private closed = false;
+
+  private constructor(readonly fd: number) {}
+
+  /** Opens and binds a netlink socket of `protocol`; throws SyscallError (errno kept) when the kernel refuses. */
+  static open(protocol: number, opts: NetlinkSocketOptions = {}): NetlinkSocket {
+    const libc = getLibc();
+    const fd = libc.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | (opts.nonBlocking ? SOCK_NONBLOCK : 0), protocol);
+    if (fd < 0) throw new SyscallError(`socket(AF_NETLINK, ${protocol})`, errno());
+    const sock = new NetlinkSocket(fd);
+    try {
+      if (opts.receiveBufferBytes) sock.setReceiveBuffer(opts.receiveBufferBytes);
+      if (!opts.nonBlocking) sock.setReceiveTimeout(DUMP_TIMEOUT_S);
+      const addr = new Uint8Array(12); // sockaddr_nl: family, pad, port id (0 = kernel assigns), groups
+      const dv = view(addr);
+      dv.setUint16(0, AF_NETLINK, true);
+      dv.setUint32(8, opts.groups ?? 0, true);
+      if (libc.bind(fd, addr, addr.length) !== 0) throw new SyscallError("bind(netlink)", errno());
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return sock;
+  }
+
+  private setReceiveBuffer(bytes: number): void {
+    const v = new Int32Array([bytes]);
+    // SO_RCVBUFFORCE ignores rmem_max but needs CAP_NET_ADMIN; fall back to the capped SO_RCVBUF
+    if (getLibc().setsockopt(this.fd, SOL_SOCKET, SO_RCVBUFFORCE, v, 4) === 0) return;
+    getLibc().setsockopt(this.fd, SOL_SOCKET, SO_RCVBUF, v, 4);
+  }
+
+  private setReceiveTimeout(seconds: number): void {
+    const tv = new BigInt64Array([BigInt(seconds), 0n]); // struct timeval
+    if (getLibc().setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) !== 0) throw new SyscallError("setsockopt(SO_RCVTIMEO)", errno());
+  }
+
+  /**
+   * Sends a dump request and hands each reply message to `onMessage` until NLMSG_DONE.
+   * The payload is a view into a reused buffer: copy what you keep. An NLMSG_ERROR reply throws SyscallError.
+   */
+  dump(type: number, body: Uint8Array, onMessage: (msg: NetlinkMessage) => void): void {
+    const seq = (this.seq = (this.seq + 1) & 0x7fffffff);
+    const req = buildNetlinkRequest(type, NLM_F_REQUEST | NLM_F_DUMP, seq, body);
+    const libc = getLibc();
+    const sent = Number(libc.sendto(this.fd, req, req.length, 0, null, 0));
+    if (sent < 0) throw new SyscallError("sendto(netlink)", errno());
+    for (;;) {
+      const n = this.receive(0);
+      if (n === null) throw new SyscallError("recv(netlink dump)", EAGAIN);
+      for (const msg of parseNetlinkMessages(this.buffer.subarray(0, n))) {
+        if (msg.seq !== seq) continue; // a late reply to an earlier, abandoned request
+        if (msg.type === NLMSG_DONE) return;
+        if (msg.type === NLMSG_NOOP) continue;
+        if (msg.type === NLMSG_ERROR) {
+          const err = parseNetlinkError(msg.payload);
+          if (err === 0) continue;
+          throw new SyscallError(`netlink dump (type ${type})`, -err);
+        }
+        onMessage(msg);
+      }
+    }
+  }
+
+  /**
+   * Reads every datagram already queued without blocking. Returns false when the kernel dropped
+   * messages because the receive buffer overflowed (ENOBUFS); the caller counts that.
+   */
+  drain(onMessage: (msg: NetlinkMessage) => void): { overflowed: boolean } {
+    let overflowed = false;
+    for (;;) {
+      let n: number | null;
+      try {
+        n = this.receive(MSG_DONTWAIT);
+      } catch (e) {
+        if (e instanceof SyscallError && e.errno === 105) {
+          overflowed = true; // ENOBUFS is reported once; the queue keeps working
+          continue;
+        }
+        throw e;
+      }
+      if (n === null) return { overflowed };
+      for (const msg of parseNetlinkMessages(this.buffer.subarray(0, n))) onMessage(msg);
+    }
+  }
+
+  /** One datagram into the buffer; null when nothing is queued (EAGAIN). */
+  private receive(flags: number): number | null {
+    const libc = getLibc();
+    for (;;) {
+      const n = Number(libc.recv(this.fd, this.buffer, this.buffer.length, flags | MSG_TRUNC));
+      if (n >= 0) {
+        if (n > this.buffer.length) throw new NetlinkParseError(`netlink datagram of ${n} bytes exceeds the ${this.buffer.length}-byte buffer`);
+        return n;
+      }
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return null;
+      throw new SyscallError("recv(netlink)", e);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    getLibc().close(this.fd);
+  }
+}

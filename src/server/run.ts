@@ -1,0 +1,184 @@
+// `pmon server` as a library: opens the store, starts HTTP, the ingest writer, retention and the
+// manager/alert loops, and returns a handle whose stop() drains everything in order.
+import { join } from "node:path";
+import type { ResolvedConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Report } from "../protocol/report.ts";
+import type { Db } from "../store/db.ts";
+import { getHost, recordReportSeen } from "../store/hosts.ts";
+import { openStore } from "../store/open.ts";
+import { writeReports } from "../store/reports.ts";
+import { runRetention } from "../store/retention.ts";
+import { hostStatuses } from "../store/status.ts";
+import { VERSION } from "../version.ts";
+import { createApp, type App, type AppDeps } from "./app.ts";
+import { loadOperatorSecret } from "./auth.ts";
+import { createSkewTracker } from "./clock.ts";
+import { createIngest, type Ingest } from "./ingest.ts";
+import { parseListen } from "./listen.ts";
+import { createMetrics, type ServerMetrics } from "./metrics.ts";
+import { startManager } from "./manager.ts";
+import { createAlertService } from "../alerts/loop.ts";
+
+export interface ServerHandle {
+  /** the bound port (useful with port 0) */
+  port: number;
+  url: string;
+  app: App;
+  db: Db;
+  metrics: ServerMetrics;
+  /** stop accepting, finish in-flight requests, drain the ingest queue, stop loops, close the store */
+  stop(): Promise<void>;
+}
+
+/** What the manager and alert loops get; each returns a stop function. */
+export interface LoopContext {
+  config: ResolvedConfig;
+  log: Logger;
+  db: Db;
+  metrics: ServerMetrics;
+  /** host:port this server listens on, e.g. for server heartbeats */
+  address: string;
+}
+export type StopLoop = () => Promise<void> | void;
+
+const HOUR_MS = 3_600_000;
+
+export interface ServerCore {
+  app: App;
+  ingest: Ingest;
+  metrics: ServerMetrics;
+}
+
+/** The app and ingest queue over an open store: what runServer serves, and what tests drive in-process. */
+export function createServerCore(
+  config: ResolvedConfig,
+  db: Db,
+  log: Logger,
+  operatorHash: string,
+  opts: Pick<AppDeps, "hostCacheMs" | "now" | "replyExtras"> & { onArrivals?: (items: { report: Report; receivedAt: number; replay: boolean }[]) => void } = {},
+): ServerCore {
+  const s = config.server;
+  const metrics = createMetrics();
+  const skew = createSkewTracker(s.clock_warn_s, log.withTag("server"), metrics);
+  const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
+  const ingest: Ingest = createIngest({
+    write: (items) => writeReports(db, items, writeOpts),
+    afterWrite: (items) => recordArrivals(db, items, skew).finally(() => opts.onArrivals?.(items)),
+    metrics,
+    log,
+  });
+  const app = createApp({
+    log,
+    metrics,
+    ingest,
+    getHost: (host) => getHost(db, host),
+    listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
+    operatorHash,
+    maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
+    maxSkewS: s.max_skew_s,
+    pingStore: async () => {
+      await db.query("SELECT 1");
+    },
+    ...opts,
+  });
+  return { app, ingest, metrics };
+}
+
+export async function runServer(config: ResolvedConfig, log: Logger): Promise<ServerHandle> {
+  const s = config.server;
+  const slog = log.withTag("server");
+  // settings first: a bad one must fail before the store is opened
+  const { hostname, port } = parseListen(s.listen);
+  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new Error("server.tls_cert and server.tls_key must be set together");
+  const operatorFile = s.operator_secret_file || join(s.data_dir, "operator.secret");
+  const operator = loadOperatorSecret(operatorFile);
+  if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
+  const db = await openStore(s, log);
+  // HOOK(alerts): witnesses in every reply, saturation checks on every stored batch (src/alerts/loop.ts)
+  const alerts = createAlertService({ config, log, db });
+  const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
+
+  const tls = s.tls_cert ? { cert: Bun.file(s.tls_cert), key: Bun.file(s.tls_key) } : undefined;
+  let http: ReturnType<typeof Bun.serve>;
+  try {
+    http = Bun.serve({
+      hostname,
+      port,
+      fetch: (req) => app.fetch(req),
+      // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
+      maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
+      ...(tls ? { tls } : {}),
+    });
+  } catch (e) {
+    // e.g. the port is taken: close the store so the process can exit with the error
+    await db.close().catch(() => {});
+    throw new Error(`cannot listen on ${s.listen}${tls ? " with TLS" : ""}: ${(e as Error).message}`);
+  }
+  const boundPort = http.port ?? port;
+  const scheme = tls ? "https" : "http";
+  const address = `${hostname}:${boundPort}`;
+  slog.info(`pmon server ${VERSION} listening on ${scheme}://${address}, storage ${db.dialect}`);
+
+  const loops: StopLoop[] = [];
+  loops.push(startRetention(db, s.retention_days, slog));
+  const ctx: LoopContext = { config, log, db, metrics, address };
+  void ctx;
+  loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)
+  loops.push(alerts.start()); // HOOK(alerts): silent-host pass and witness refresh (src/alerts/loop.ts)
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: boundPort,
+    url: `${scheme}://${hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname}:${boundPort}`,
+    app,
+    db,
+    metrics,
+    stop() {
+      stopping ??= (async () => {
+        slog.info("stopping: refusing new reports, draining the ingest queue");
+        app.close();
+        const inFlight = http.stop(false);
+        await ingest.drain();
+        await inFlight;
+        for (const stop of loops.reverse()) await stop();
+        await db.close();
+        slog.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** last_report_at (server clock), agent version and clock skew per host, once per batch. */
+async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>): Promise<void> {
+  const latest = new Map<string, { report: Report; receivedAt: number; replay: boolean }>();
+  for (const it of items) {
+    const prev = latest.get(it.report.host);
+    // Spooled reports are old by design: they say nothing about the agent's clock now.
+    if (!prev || (prev.replay && !it.replay) || (prev.replay === it.replay && it.receivedAt >= prev.receivedAt)) latest.set(it.report.host, it);
+  }
+  // one UPDATE per host, side by side on the pool's connections
+  await Promise.all(
+    [...latest].map(([host, it]) => {
+      const skewMs = it.replay ? undefined : it.report.time - it.receivedAt;
+      if (skewMs !== undefined) skew.observe(host, skewMs);
+      return recordReportSeen(db, host, { receivedAt: it.receivedAt, agentTime: it.report.time, agentVersion: it.report.agent_version, clockSkewMs: skewMs });
+    }),
+  );
+}
+
+function startRetention(db: Db, days: number, log: Logger): StopLoop {
+  let running: Promise<void> = Promise.resolve();
+  const once = () => {
+    running = runRetention(db, Date.now(), days)
+      .then(() => undefined)
+      .catch((e) => log.warn(`retention failed: ${(e as Error).message}`));
+  };
+  once();
+  const timer = setInterval(once, HOUR_MS);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

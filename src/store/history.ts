@@ -1,0 +1,204 @@
+// Time travel for `pmon top`: which processes used the most at a moment or over a range, on one host
+// or the whole fleet. Shares are honest because the rest record holds everything not kept:
+// share = value / (sum of the kept processes + rest) of the same host and sample(s).
+//
+// Index use (both on tb_monitor_*_info (rshost, a_time), which every time-series table has):
+//  - "the sample at or before T" is one MAX(a_time) lookup per host on tb_monitor_host_info;
+//  - the rows of those samples are fetched by (rshost = ? AND a_time = ?) pairs: one index range each.
+import { fromSqlTime, sqlTime, type Db } from "./db.ts";
+
+export const TOP_BY = ["cpu", "mem", "io", "net"] as const;
+export type TopBy = (typeof TOP_BY)[number];
+
+export interface TopRow {
+  host: string;
+  pid: number;
+  /** epoch ms; pid + start_time identify the process */
+  start_time: number;
+  instance: string;
+  comm: string;
+  cmdline: string;
+  /** cpu: % of one core; mem: RSS bytes; io: read+write bytes/s; net: rx+tx bytes/s (averages in range mode) */
+  value: number;
+  /** value / (kept processes + rest) of its host: at that sample, or summed over the range */
+  share: number | null;
+  /** at-mode: the time of the sample used (epoch ms); range-mode: the last sample the process was kept in */
+  sample_time: number;
+  /** samples the process was kept in, and samples its host sent (1 and 1 in at-mode) */
+  samples: number;
+  host_samples: number;
+}
+
+export interface TopResult {
+  mode: "at" | "range";
+  by: TopBy;
+  limit: number;
+  host?: string;
+  at?: number;
+  from?: number;
+  to?: number;
+  /** hosts with at least one sample in the window */
+  hosts: number;
+  rows: TopRow[];
+}
+
+export interface TopQuery {
+  by: TopBy;
+  limit: number;
+  /** one host, or the whole fleet */
+  host?: string;
+}
+
+/** How far back "the sample at or before T" may be: older means the host was not reporting at T. */
+export const DEFAULT_LOOKBACK_MS = 10 * 60_000;
+
+// The measured value in the units of TopRow.value; io and net are stored in KB/s (legacy units).
+const VALUE_SQL: Record<TopBy, (t: string) => string> = {
+  cpu: (t) => `${t}cpu`,
+  mem: (t) => `${t}rss_bytes`,
+  io: (t) => `(${t}io_r + ${t}io_w) * 1024`,
+  net: (t) => `(${t}net_in + ${t}net_out) * 1024`,
+};
+
+interface ProcRow {
+  rshost: string;
+  pid: number;
+  start_time: number | string;
+  instance: string;
+  md5_str: string;
+  a_time: string;
+  value: number | string;
+  samples?: number | string;
+}
+
+/** The heaviest processes of each host's sample at or before `at`. */
+export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: number }): Promise<TopResult> {
+  const upTo = sqlTime(q.at);
+  const notBefore = sqlTime(q.at - (q.lookbackMs ?? DEFAULT_LOOKBACK_MS));
+  const latest = q.host
+    ? await db.query<{ rshost: string; t: string | null }>(
+        "SELECT ? AS rshost, MAX(a_time) AS t FROM tb_monitor_host_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?",
+        [q.host, q.host, upTo, notBefore],
+      )
+    : await db.query<{ rshost: string; t: string | null }>(
+        `SELECT c.rshost,
+                (SELECT MAX(i.a_time) FROM tb_monitor_host_info i WHERE i.rshost = c.rshost AND i.a_time <= ? AND i.a_time >= ?) AS t
+           FROM tb_monitor_host_config c`,
+        [upTo, notBefore],
+      );
+  const samples = latest.filter((r) => r.t !== null) as { rshost: string; t: string }[];
+  const result: TopResult = { mode: "at", by: q.by, limit: q.limit, host: q.host, at: q.at, hosts: samples.length, rows: [] };
+  if (samples.length === 0) return result;
+
+  const where = (alias: string) => samples.map(() => `(${alias}rshost = ? AND ${alias}a_time = ?)`).join(" OR ");
+  const params = samples.flatMap((s) => [s.rshost, s.t]);
+  const value = VALUE_SQL[q.by];
+  // All kept rows of those samples (hosts x kept per sample: small): their sum is the kept part of
+  // each host's total, and the heaviest of them are the answer. One index range per host.
+  const [kept, rest] = await Promise.all([
+    db.query<ProcRow>(
+      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.md5_str, p.a_time, ${value("p.")} AS value
+         FROM tb_monitor_process_io_info p
+        WHERE ${where("p.")}`,
+      params,
+    ),
+    db.query<{ rshost: string; total: number | string }>(
+      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_rest_info WHERE ${where("")} GROUP BY rshost`,
+      params,
+    ),
+  ]);
+  const totals = hostTotals(
+    kept.map((r) => ({ rshost: r.rshost, total: r.value })),
+    rest,
+  );
+  const top = kept
+    .map((r) => ({ ...r, value: Number(r.value) }))
+    .sort((a, b) => b.value - a.value || (a.rshost < b.rshost ? -1 : a.rshost > b.rshost ? 1 : 0) || Number(a.pid) - Number(b.pid))
+    .slice(0, q.limit);
+  const names = await commandNames(db, top.map((r) => r.md5_str));
+  result.rows = top.map((r) => toRow(r, names, totals, 1, 1));
+  return result;
+}
+
+/** The heaviest processes over [from, to]: per process identity, the average over its host's samples. */
+export async function topRange(db: Db, q: TopQuery & { from: number; to: number }): Promise<TopResult> {
+  const from = sqlTime(q.from);
+  const to = sqlTime(q.to);
+  const hostFilter = q.host ? " AND rshost = ?" : "";
+  const hostParam = q.host ? [q.host] : [];
+  const value = VALUE_SQL[q.by];
+  const hostSamples = await db.query<{ rshost: string; n: number | string }>(
+    `SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+    [from, to, ...hostParam],
+  );
+  const result: TopResult = { mode: "range", by: q.by, limit: q.limit, host: q.host, from: q.from, to: q.to, hosts: hostSamples.length, rows: [] };
+  if (hostSamples.length === 0) return result;
+
+  // A process missing from a sample was below the thresholds there, i.e. inside `rest`: it counts as 0
+  // in its average, and the host total (kept + rest) still contains it.
+  const [top, kept, rest] = await Promise.all([
+    db.query<ProcRow>(
+      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
+              SUM(${value("p.")}) / MAX(h.n) AS value, COUNT(*) AS samples
+         FROM tb_monitor_process_io_info p
+         JOIN (SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost) h
+           ON h.rshost = p.rshost
+        WHERE p.a_time >= ? AND p.a_time <= ?${q.host ? " AND p.rshost = ?" : ""}
+        GROUP BY p.rshost, p.pid, p.start_time
+        ORDER BY value DESC, p.rshost, p.pid
+        LIMIT ?`,
+      [from, to, ...hostParam, from, to, ...hostParam, q.limit],
+    ),
+    db.query<{ rshost: string; total: number | string }>(
+      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_io_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+      [from, to, ...hostParam],
+    ),
+    db.query<{ rshost: string; total: number | string }>(
+      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_rest_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+      [from, to, ...hostParam],
+    ),
+  ]);
+  const counts = new Map(hostSamples.map((h) => [h.rshost, Number(h.n)]));
+  // Range totals are sums over samples; turn them into per-sample averages like the values.
+  const totals = hostTotals(kept, rest);
+  for (const [h, t] of totals) totals.set(h, t / (counts.get(h) ?? 1));
+  const names = await commandNames(db, top.map((r) => r.md5_str));
+  result.rows = top.map((r) => toRow(r, names, totals, Number(r.samples), counts.get(r.rshost) ?? 0));
+  return result;
+}
+
+function hostTotals(...parts: { rshost: string; total: number | string | null }[][]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const part of parts) for (const r of part) totals.set(r.rshost, (totals.get(r.rshost) ?? 0) + Number(r.total ?? 0));
+  return totals;
+}
+
+/** comm and command line of each md5 (the command-line dictionary). */
+async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm: string; cmdline: string }>> {
+  const unique = [...new Set(md5s.filter(Boolean))];
+  if (unique.length === 0) return new Map();
+  const rows = await db.query<{ md5_str: string; comm: string | null; remarks: string | null }>(
+    `SELECT md5_str, comm, remarks FROM tb_monitor_process_info WHERE md5_str IN (${unique.map(() => "?").join(",")})`,
+    unique,
+  );
+  return new Map(rows.map((r) => [r.md5_str, { comm: r.comm ?? "", cmdline: r.remarks ?? "" }]));
+}
+
+function toRow(r: ProcRow, names: Map<string, { comm: string; cmdline: string }>, totals: Map<string, number>, samples: number, hostSamples: number): TopRow {
+  const value = Number(r.value);
+  const total = totals.get(r.rshost) ?? 0;
+  const name = names.get(r.md5_str);
+  return {
+    host: r.rshost,
+    pid: Number(r.pid),
+    start_time: Number(r.start_time),
+    instance: r.instance ?? "",
+    comm: name?.comm ?? "",
+    cmdline: name?.cmdline ?? "",
+    value,
+    share: total > 0 ? Math.min(1, value / total) : null,
+    sample_time: fromSqlTime(r.a_time),
+    samples,
+    host_samples: hostSamples,
+  };
+}

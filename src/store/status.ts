@@ -1,0 +1,168 @@
+// The state of every enrolled host with the figures of its latest report: what `pmon status` prints
+// and what GET /v1/hosts returns. Reads tb_monitor_host_config plus the rows of each host's newest
+// sample (every table of one report shares its a_time).
+import type { Db } from "./db.ts";
+import { fromSqlTime } from "./db.ts";
+
+export type HostState = "pending" | "running" | "removing" | "removed" | "failed" | "silent";
+
+export interface HostStatus {
+  host: string;
+  state: HostState;
+  /** the legacy tb_monitor_host_config.istate */
+  istate: number;
+  agent_version: string | null;
+  /** server clock, epoch ms */
+  last_report_at: number | null;
+  /** now - last_report_at */
+  age_ms: number | null;
+  clock_skew_ms: number | null;
+  deploy_error: string | null;
+  /** busy share of all cores: 100 - idle */
+  cpu_pct: number | null;
+  load1: number | null;
+  mem_used_pct: number | null;
+  /** the fullest filesystem */
+  fs_max_pct: number | null;
+  fs_max_mount: string | null;
+  net_rx_bytes_per_s: number | null;
+  net_tx_bytes_per_s: number | null;
+  /** the process that used the most CPU in the latest report */
+  top_process: { pid: number; comm: string; instance: string; cpu_pct: number } | null;
+}
+
+export interface HostStatusOptions {
+  /** a running host without a report for this long is silent (alerts.silent_after_s) */
+  silentAfterMs?: number;
+}
+
+export const DEFAULT_SILENT_AFTER_MS = 120_000;
+
+/** Hosts that make `pmon status` exit non-zero. */
+export function isProblem(h: HostStatus): boolean {
+  return h.state === "silent" || h.state === "failed";
+}
+
+interface ConfigRow {
+  rshost: string;
+  istate: number;
+  agent_version: string | null;
+  last_report_at: number | string | null;
+  clock_skew_ms: number | string | null;
+  deploy_error: string | null;
+  created_at: string | null;
+  latest: string | null;
+}
+
+/** The state name for the legacy istate, the deploy error and the report age. */
+export function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
+  if (row.istate === -1) return "removed";
+  if (row.deploy_error) return "failed";
+  if (row.istate === 0) return "removing";
+  if (row.istate === 2) return sinceLastMs !== null && sinceLastMs > silentAfterMs ? "silent" : "running";
+  return "pending";
+}
+
+const num = (v: unknown): number | null => {
+  if (v === null || v === undefined || v === "") return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+};
+
+/** JSON columns come back parsed from MySQL's json type and as text from MariaDB and SQLite. */
+function jsonObject(v: unknown): Record<string, unknown> {
+  if (v === null || v === undefined) return {};
+  if (typeof v === "string") {
+    try {
+      const parsed = JSON.parse(v);
+      return typeof parsed === "object" && parsed !== null ? parsed : {};
+    } catch {
+      return {};
+    }
+  }
+  return typeof v === "object" ? (v as Record<string, unknown>) : {};
+}
+
+const KiB = 1024;
+
+export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOptions = {}): Promise<HostStatus[]> {
+  const silentAfterMs = opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
+  // The newest sample of each host: one index lookup per host on (rshost, a_time).
+  const hosts = await db.query<ConfigRow>(
+    `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at,
+            (SELECT MAX(i.a_time) FROM tb_monitor_host_info i WHERE i.rshost = c.rshost) AS latest
+       FROM tb_monitor_host_config c
+      ORDER BY c.rshost`,
+  );
+  const sampled = hosts.filter((h) => h.latest !== null);
+  // (rshost = ? AND a_time = ?) pairs select exactly the rows of each host's newest report.
+  const pairs = sampled.map(() => "(rshost = ? AND a_time = ?)").join(" OR ");
+  const pairParams = sampled.flatMap((h) => [h.rshost, h.latest]);
+  const [infoRows, diskRows, procRows] = sampled.length
+    ? await Promise.all([
+        db.query<{ id: number; rshost: string; cpu_info: unknown; mem_info: unknown; net: unknown }>(
+          `SELECT id, rshost, cpu_info, mem_info, net FROM tb_monitor_host_info WHERE ${pairs} ORDER BY id`,
+          pairParams,
+        ),
+        db.query<{ rshost: string; part: string; mount: string; total_bytes: number; used_bytes: number; free_bytes: number }>(
+          `SELECT rshost, part, mount, total_bytes, used_bytes, free_bytes FROM tb_monitor_disk_info WHERE ${pairs}`,
+          pairParams,
+        ),
+        db.query<{ rshost: string; pid: number; instance: string; cpu: number; comm: string | null }>(
+          `SELECT p.rshost, p.pid, p.instance, p.cpu, i.comm
+             FROM tb_monitor_process_io_info p LEFT JOIN tb_monitor_process_info i ON i.md5_str = p.md5_str
+            WHERE ${pairs.replace(/rshost/g, "p.rshost").replace(/a_time/g, "p.a_time")}
+            ORDER BY p.cpu DESC, p.pid`,
+          pairParams,
+        ),
+      ])
+    : [[], [], []];
+
+  const info = new Map(infoRows.map((r) => [r.rshost, r])); // ordered by id: the last report of that second wins
+  const fullest = new Map<string, { pct: number; mount: string }>();
+  for (const d of diskRows) {
+    const used = Number(d.used_bytes);
+    const size = used + Number(d.free_bytes) || Number(d.total_bytes); // df's Use%: used / (used + available)
+    if (!(size > 0)) continue;
+    const pct = (used / size) * 100;
+    const seen = fullest.get(d.rshost);
+    if (!seen || pct > seen.pct) fullest.set(d.rshost, { pct, mount: d.mount || d.part });
+  }
+  const topProc = new Map<string, (typeof procRows)[number]>();
+  for (const p of procRows) if (!topProc.has(p.rshost)) topProc.set(p.rshost, p);
+
+  return hosts.map((h): HostStatus => {
+    const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
+    // A host that never reported is judged from when it was enrolled.
+    const since = lastReport ?? (h.created_at && !h.created_at.startsWith("2022-01-01") ? fromSqlTime(h.created_at) : null);
+    const row = info.get(h.rshost);
+    const cpu = jsonObject(row?.cpu_info);
+    const mem = jsonObject(row?.mem_info);
+    const net = jsonObject(row?.net);
+    const idle = num(cpu.id);
+    const memTotal = num(mem.total);
+    const memUsed = num(mem.used);
+    const rxKb = num(net.receive);
+    const txKb = num(net.send);
+    const fs = fullest.get(h.rshost);
+    const top = topProc.get(h.rshost);
+    return {
+      host: h.rshost,
+      state: hostState({ istate: Number(h.istate), deploy_error: h.deploy_error }, since === null ? null : nowMs - since, silentAfterMs),
+      istate: Number(h.istate),
+      agent_version: h.agent_version || null,
+      last_report_at: lastReport,
+      age_ms: lastReport === null ? null : Math.max(0, nowMs - lastReport),
+      clock_skew_ms: num(h.clock_skew_ms),
+      deploy_error: h.deploy_error || null,
+      cpu_pct: idle === null ? null : Math.max(0, Math.min(100, 100 - idle)),
+      load1: num(cpu.load),
+      mem_used_pct: memTotal && memUsed !== null ? (memUsed / memTotal) * 100 : null,
+      fs_max_pct: fs?.pct ?? null,
+      fs_max_mount: fs?.mount ?? null,
+      net_rx_bytes_per_s: rxKb === null ? null : rxKb * KiB,
+      net_tx_bytes_per_s: txKb === null ? null : txKb * KiB,
+      top_process: top ? { pid: Number(top.pid), comm: top.comm ?? "", instance: top.instance ?? "", cpu_pct: Number(top.cpu) } : null,
+    };
+  });
+}

@@ -1,0 +1,92 @@
+// Parsing the moments people type (--at, --from, --to) and printing ages. Pure: "now" is a parameter.
+
+/** A time argument that could not be understood; the message says which forms are accepted. */
+export class TimeParseError extends Error {
+  override name = "TimeParseError";
+}
+
+const UNIT_MS: Record<string, number> = {
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 7 * 86_400_000,
+  week: 7 * 86_400_000,
+  weeks: 7 * 86_400_000,
+};
+
+const ACCEPTED = `expected "now", "3h ago" (or "-3h", "90m ago", "2d ago"), "2026-11-24 03:00[:SS]", ISO 8601 ("2026-11-24T03:00:00Z") or epoch seconds/milliseconds`;
+
+/**
+ * Epoch ms for a user-typed time. "YYYY-MM-DD HH:MM[:SS]" without an offset is local time (the TZ
+ * of the process, like `date`); ISO strings with Z or an offset are absolute; 10-digit numbers are
+ * epoch seconds and 13-digit ones epoch milliseconds.
+ */
+export function parseTime(input: string, nowMs: number): number {
+  const s = input.trim();
+  if (s === "") throw new TimeParseError(`empty time: ${ACCEPTED}`);
+  if (/^now$/i.test(s)) return nowMs;
+
+  const relative = /^(?:-\s*)?(\d+(?:\.\d+)?)\s*([a-z]+)(\s+ago)?$/i.exec(s);
+  if (relative && (s.startsWith("-") || relative[3])) {
+    const unit = UNIT_MS[relative[2]!.toLowerCase()];
+    if (unit === undefined) throw new TimeParseError(`unknown unit "${relative[2]}" in "${input}": ${ACCEPTED}`);
+    return nowMs - Math.round(Number(relative[1]) * unit);
+  }
+
+  if (/^\d+(\.\d+)?$/.test(s)) {
+    const n = Number(s);
+    const digits = s.split(".")[0]!.length;
+    if (digits <= 11) return Math.round(n * 1000); // epoch seconds (until the year 5138)
+    if (digits <= 14) return Math.round(n);
+    throw new TimeParseError(`"${input}" is too large for an epoch time: ${ACCEPTED}`);
+  }
+
+  const local = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/.exec(s);
+  if (local) {
+    const [y, mo, d, h = "0", mi = "0", sec = "0", frac = "0"] = local.slice(1);
+    const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(frac.padEnd(3, "0")));
+    if (date.getMonth() !== Number(mo) - 1 || date.getDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) {
+      throw new TimeParseError(`"${input}" is not a valid date and time`);
+    }
+    return date.getTime();
+  }
+
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(s)) {
+    const ms = Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new TimeParseError(`cannot understand the time "${input}": ${ACCEPTED}`);
+}
+
+/** "42s", "5m", "3h", "12d": how long ago, rounded down to the largest unit. */
+export function formatAge(ms: number): string {
+  if (!Number.isFinite(ms)) return "-";
+  if (ms < 0) ms = 0;
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+/** "2026-11-24 03:00:00" in UTC: the unambiguous form used in output and JSON. */
+export function formatUtc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}

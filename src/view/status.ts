@@ -1,0 +1,65 @@
+// `pmon status` as text: one line per host. Pure: rows and "now" in, a string out.
+import type { HostState, HostStatus } from "../store/status.ts";
+import { formatAge } from "../util/time.ts";
+import { formatNumber, formatPct, formatRate } from "./format.ts";
+import { renderTable, type Colour, type Column } from "./table.ts";
+
+const STATE_COLOUR: Record<HostState, Colour> = {
+  running: "green",
+  pending: "yellow",
+  removing: "yellow",
+  removed: "dim",
+  failed: "red",
+  silent: "red",
+};
+
+/** red from 90 %, yellow from 75 %: the eye goes to full hosts first */
+function levelColour(pct: number | null): Colour {
+  if (pct === null) return undefined;
+  return pct >= 90 ? "red" : pct >= 75 ? "yellow" : undefined;
+}
+
+function topProcess(h: HostStatus): string {
+  const p = h.top_process;
+  if (!p) return "-";
+  const label = p.instance ? `${p.comm}[${p.instance}]` : p.comm;
+  return `${label} pid ${p.pid} ${formatPct(p.cpu_pct)}`;
+}
+
+const COLUMNS: Column<HostStatus>[] = [
+  { title: "HOST", text: (h) => h.host },
+  { title: "STATE", text: (h) => h.state, colour: (h) => STATE_COLOUR[h.state] },
+  { title: "VERSION", text: (h) => h.agent_version ?? "-", maxWidth: 16 },
+  { title: "LAST", align: "right", text: (h) => (h.age_ms === null ? "never" : formatAge(h.age_ms)), colour: (h) => (h.state === "silent" ? "red" : undefined) },
+  { title: "CPU", align: "right", text: (h) => formatPct(h.cpu_pct), colour: (h) => levelColour(h.cpu_pct) },
+  { title: "LOAD", align: "right", text: (h) => formatNumber(h.load1) },
+  { title: "MEM", align: "right", text: (h) => formatPct(h.mem_used_pct), colour: (h) => levelColour(h.mem_used_pct) },
+  { title: "FS", align: "right", text: (h) => (h.fs_max_pct === null ? "-" : `${formatPct(h.fs_max_pct, 0)} ${h.fs_max_mount ?? ""}`.trim()), colour: (h) => levelColour(h.fs_max_pct), maxWidth: 24 },
+  { title: "NET RX", align: "right", text: (h) => formatRate(h.net_rx_bytes_per_s) },
+  { title: "NET TX", align: "right", text: (h) => formatRate(h.net_tx_bytes_per_s) },
+  { title: "TOP PROCESS", text: topProcess, maxWidth: 48 },
+];
+
+export interface StatusViewOptions {
+  colour: boolean;
+}
+
+/** The host table, followed by one line per problem (failed deploys, silent hosts). */
+export function renderStatus(hosts: readonly HostStatus[], opts: StatusViewOptions): string {
+  if (hosts.length === 0) return "no hosts enrolled (add one with: pmon enroll HOST)\n";
+  let out = renderTable(COLUMNS, hosts, opts);
+  const problems = hosts.filter((h) => h.state === "failed" || h.state === "silent");
+  for (const h of problems) {
+    const why =
+      h.state === "failed"
+        ? `deploy failed: ${h.deploy_error ?? "unknown error"}`
+        : h.age_ms === null
+          ? "running but has never reported"
+          : `no report for ${formatAge(h.age_ms)}`;
+    out += `${h.host}: ${why.replace(/[\r\n]+/g, " ")}\n`;
+  }
+  const counts = new Map<HostState, number>();
+  for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
+  out += `${hosts.length} host${hosts.length === 1 ? "" : "s"}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(", ")}\n`;
+  return out;
+}
