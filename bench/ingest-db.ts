@@ -3,6 +3,8 @@
 //   - the raw multi-row INSERT rate with mysql2 (the ceiling), and writeReports' rate on the same rows
 //   - bytes on disk per host per day at a 30 s interval (MariaDB data+index after ANALYZE; SQLite file)
 // The server engineer's bench imports rawInsertRate() to print server/raw.
+// Knobs: BENCH_HOSTS (10), BENCH_PROFILES (typical,busy), BENCH_RATE_ROUNDS (40; 0 skips the rates),
+// BENCH_ROW_FORMAT=DYNAMIC (size without InnoDB compression).
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +13,7 @@ import type { Report } from "../src/protocol/report.ts";
 import { openDb, type Db } from "../src/store/db.ts";
 import { COLUMNS, reportRows, writeReports, type ReportRows } from "../src/store/reports.ts";
 import { runRetention } from "../src/store/retention.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate, TIME_SERIES_TABLES } from "../src/store/schema.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { makeConnection, makeProcess, makeReport } from "../test/helpers/reports.ts";
 
@@ -93,8 +95,9 @@ export function typicalReports(hosts: number, count: number, endTime = Date.now(
   return out;
 }
 
+/** Sample rows (the command-line dictionary is not counted: it is written once per command line). */
 function rowsOf(rows: ReportRows): number {
-  return Object.values(rows).reduce((n, r) => n + r.length, 0);
+  return Object.entries(rows).reduce((n, [table, r]) => (table === "process_info" ? n : n + r.length), 0);
 }
 
 /**
@@ -168,14 +171,11 @@ export async function mysqlBytes(db: Db): Promise<{ total: number; byTable: Reco
   return { total: Object.values(byTable).reduce((a, b) => a + b, 0), byTable };
 }
 
-async function main(): Promise<void> {
-  const hosts = Number(process.env.BENCH_HOSTS ?? 10);
-  const DAY_ROUNDS = 2880; // 24 h at 30 s
-  const mb = (b: number) => (b / 1e6).toFixed(2);
-  const end = Date.UTC(2026, 0, 10, 23, 59, 30);
-
-  // --- insert rate: raw mysql2 vs writeReports, same reports, same batch size, alternating runs on
-  // fresh databases (the machine is shared: take the best of each)
+/**
+ * Raw mysql2 vs writeReports on the same reports and batch size, alternating runs on fresh databases
+ * (the machine is shared: the best of each counts), then one transaction per report for comparison.
+ */
+async function compareRates(end: number): Promise<void> {
   const rateReports = typicalReports(50, Number(process.env.BENCH_RATE_ROUNDS ?? 40), end);
   let raw: Rate | undefined;
   let store: Rate | undefined;
@@ -192,15 +192,23 @@ async function main(): Promise<void> {
     await storeDb.close();
     if (!store || w.reportsPerS > store.reportsPerS) store = w;
   }
-  console.log(`insert rate, ${rateReports.length} reports of 50 hosts in batches of 250 (MariaDB, best of 3):`);
-  console.log(`  raw mysql2 multi-row INSERT: ${raw!.reportsPerS.toFixed(0)} reports/s, ${raw!.rowsPerS.toFixed(0)} rows/s`);
-  console.log(`  writeReports:                ${store!.reportsPerS.toFixed(0)} reports/s, ${store!.rowsPerS.toFixed(0)} rows/s (${((store!.reportsPerS / raw!.reportsPerS) * 100).toFixed(0)} % of raw)`);
-  // the alternative design: one transaction (and one INSERT per table) per report
   const single = openDb((await testMariaDB("bench_single")).url);
   await migrate(single);
   const one = await storeWriteRate(single, rateReports.slice(0, 500), 1);
   await single.close();
+  console.log(`insert rate, ${rateReports.length} reports of 50 hosts in batches of 250 (MariaDB, best of 3):`);
+  console.log(`  raw mysql2 multi-row INSERT: ${raw!.reportsPerS.toFixed(0)} reports/s, ${raw!.rowsPerS.toFixed(0)} rows/s`);
+  console.log(`  writeReports:                ${store!.reportsPerS.toFixed(0)} reports/s, ${store!.rowsPerS.toFixed(0)} rows/s (${((store!.reportsPerS / raw!.reportsPerS) * 100).toFixed(0)} % of raw)`);
   console.log(`  writeReports one report per transaction: ${one.reportsPerS.toFixed(0)} reports/s (${((one.reportsPerS / store!.reportsPerS) * 100).toFixed(0)} % of batched)`);
+}
+
+async function main(): Promise<void> {
+  const hosts = Number(process.env.BENCH_HOSTS ?? 10);
+  const DAY_ROUNDS = 2880; // 24 h at 30 s
+  const mb = (b: number) => (b / 1e6).toFixed(2);
+  const end = Date.UTC(2026, 0, 10, 23, 59, 30);
+
+  if (process.env.BENCH_RATE_ROUNDS !== "0") await compareRates(end);
 
   // --- bytes per host per day, for each profile
   for (const [name, profile] of ([["typical", TYPICAL], ["busy", BUSY]] as const).filter(([n]) => (process.env.BENCH_PROFILES ?? "typical,busy").split(",").includes(n))) {
@@ -209,6 +217,10 @@ async function main(): Promise<void> {
     const m = await testMariaDB("bench_size");
     const mdb = openDb(m.url);
     await migrate(mdb);
+    // BENCH_ROW_FORMAT=DYNAMIC measures the tables without compression, for comparison
+    if (process.env.BENCH_ROW_FORMAT) {
+      for (const t of [...TIME_SERIES_TABLES, "tb_monitor_report_seen"]) await mdb.exec(`ALTER TABLE ${t} ROW_FORMAT=${process.env.BENCH_ROW_FORMAT.replace(/\W/g, "")} KEY_BLOCK_SIZE=0`);
+    }
     await runRetention(mdb, end, 30); // daily partitions, as in production
     const before = await mysqlBytes(mdb);
     await storeWriteRate(mdb, day, 500);

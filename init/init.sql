@@ -209,3 +209,8 @@ CREATE TABLE IF NOT EXISTS `tb_monitor_server_info` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (1, 'legacy tables with pmon columns', UTC_TIMESTAMP());
+
+-- migration 2: host deployed_by_pmon flag
+ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1';
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (2, 'host deployed_by_pmon flag', UTC_TIMESTAMP());

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the tests need beyond Node.js: a MariaDB server, an OpenSSH server and client, iproute2, a C compiler (bench).
+# What the tests need beyond Node.js: a MariaDB server, an OpenSSH server and client, iproute2, a C compiler,
+# objdump (glibc symbol check) and systemd-analyze (unit files check).
 set -euo pipefail
 need=()
 command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
@@ -8,6 +9,7 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ip >/dev/null || need+=(iproute2)
 command -v cc >/dev/null || need+=(gcc)
 command -v objdump >/dev/null || need+=(binutils)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq

@@ -48,7 +48,7 @@ echo $! >"$D/agent.pid"
 
 echo "waiting for the agent's first report..."
 for _ in $(seq 60); do
-  "$BIN" status --config "$D/pmon.toml" >/dev/null 2>&1 && break
+  "$BIN" status --config "$D/pmon.toml" --json 2>/dev/null | grep -q '"last_report_at": [0-9]' && break
   sleep 1
 done
 "$BIN" status --config "$D/pmon.toml" || true

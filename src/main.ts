@@ -1,4 +1,5 @@
-import { defineCommand, runMain } from "citty";
+import { defineCommand, renderUsage, runMain, type ArgsDef, type CommandDef } from "citty";
+import { EXAMPLES } from "./cli/_examples.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const main = defineCommand({
@@ -18,4 +19,12 @@ const main = defineCommand({
   },
 });
 
-await runMain(main);
+/** citty's usage text plus the command's examples. */
+async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
+  const meta = typeof cmd.meta === "function" ? await cmd.meta() : await cmd.meta;
+  const examples = EXAMPLES[meta?.name ?? ""] ?? [];
+  const text = await renderUsage(cmd, parent);
+  console.log(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n");
+}
+
+await runMain(main, { showUsage });

@@ -1,3 +1,7 @@
-// bun test preload: every test sees UTC and a quiet log unless PMON_TEST_LOG is set.
+// bun test preload: every test sees UTC. Child processes (the compiled binary) log at their normal level,
+// since several tests read what they print on stderr.
 process.env.TZ = "UTC";
-if (!process.env.PMON_TEST_LOG) process.env.PMON_LOG_LEVEL = "silent";
+// bun test runs no process "exit" handlers: stop the shared test MariaDB after the last test file.
+import { afterAll } from "bun:test";
+import { cleanupTestMariaDB } from "./helpers/mariadb.ts";
+afterAll(cleanupTestMariaDB);

@@ -85,7 +85,7 @@ async function registerOnly(db: Db, hosts: string[], out: string | undefined, lo
   try {
     const secret = await registerHostWithSecret(db, host);
     writeSecretFile(out, secret);
-    log.info(`registered ${host} (istate 2, running); secret written to ${out}`);
+    log.info(`registered ${host} (istate 2, running; its agent is installed and upgraded by another tool, not pmon); secret written to ${out}`);
   } catch (e) {
     throw new UserError(`pmon enroll: ${(e as Error).message}`);
   }
@@ -100,7 +100,7 @@ async function enroll(db: Db, hosts: string[], config: ResolvedConfig, log: Logg
     try {
       // A new host gets its row (istate 1) at once; every host is then held by this command (a lease)
       // so a server's manager loop does not deploy it at the same time.
-      if (!(await getHost(db, rshost))) await registerHostWithSecret(db, rshost, ISTATE.toDeploy);
+      if (!(await getHost(db, rshost))) await registerHostWithSecret(db, rshost, { istate: ISTATE.toDeploy, deployedByPmon: true });
       await takeHost(db, rshost, ISTATE.toDeploy, Date.now(), Date.now() + DEPLOY_LEASE_MS);
     } catch (e) {
       return { rshost, ok: false, state: "failed", detail: `cannot register in the store: ${(e as Error).message.split("\n")[0]}` };

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config/schema.ts";
 import { getHosts } from "../client/api.ts";
-import { openDb, redactUrl, StoreUnavailableError } from "../store/db.ts";
+import { openDb, redactUrl, StoreUnavailableError, type Db } from "../store/db.ts";
 import { storageUrl } from "../store/open.ts";
 import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
@@ -22,12 +22,12 @@ export function chooseSource(wanted: string, server: ResolvedConfig["server"]): 
 }
 
 /** Opens the store read-only in spirit: no migration, and a missing SQLite file is an error, not a new database. */
-export async function withStore<T>(server: ResolvedConfig["server"], fn: (db: ReturnType<typeof openDb>) => Promise<T>): Promise<T> {
+export async function withStore<T>(server: ResolvedConfig["server"], fn: (db: Db) => Promise<T>): Promise<T> {
   const url = storageUrl(server);
   if (url.startsWith("sqlite:") && !existsSync(url.slice("sqlite:".length))) {
     throw new UserError(`no pmon database at ${url.slice("sqlite:".length)} (set server.storage or server.data_dir, or use --from api)`);
   }
-  let db: ReturnType<typeof openDb>;
+  let db: Db;
   try {
     db = openDb(url);
   } catch (e) {

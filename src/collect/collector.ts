@@ -56,78 +56,80 @@ export function createCollector(opts: CollectorOptions): Collector {
   const listenTable: ListenTable = { portByInode: new Map(), readAt: undefined };
 
   const collectOnce = (source: CollectSource): Report | null => {
-      const fs = source.proc ?? opts.proc;
-      const sysRoot = source.sysRoot ?? opts.sysRoot;
-      const errors: ErrorCounts = {};
-      const stat = readStat(fs);
-      const uptime = readUptime(fs);
-      const monotonicMs = performance.now();
-      const host = readHostSample(fs, sysRoot, stat, errors);
+    const fs = source.proc ?? opts.proc;
+    const sysRoot = source.sysRoot ?? opts.sysRoot;
+    const errors: ErrorCounts = {};
+    const stat = readStat(fs);
+    const uptime = readUptime(fs);
+    const monotonicMs = performance.now();
+    const host = readHostSample(fs, sysRoot, stat, errors);
 
-      // The window is measured on the kernel's boot clock (the clock of process start times);
-      // a tree whose clock stands still (a fixture read twice) falls back to our own monotonic clock.
-      let dtSec = prev ? uptime - prev.uptime : 0;
-      if (prev && dtSec <= 0) dtSec = (monotonicMs - prev.monotonicMs) / 1000;
-      const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors);
-      const previous = prev;
-      prev = { uptime, monotonicMs, host, processes: scan.states };
-      if (!previous) opts.network?.restart?.(); // (net) the network window starts together with this one
-      if (!previous || dtSec <= 0) return null;
-
-      const interfaces = interfaceStats(host, previous.host, dtSec, sysRoot);
-      const network: NetworkSample = opts.network
-        ? opts.network.sample(interfaces, new Set(scan.processes.map((p) => p.pid)))
+    // The window is measured on the kernel's boot clock (the clock of process start times);
+    // a tree whose clock stands still (a fixture read twice) falls back to our own monotonic clock.
+    let dtSec = prev ? uptime - prev.uptime : 0;
+    if (prev && dtSec <= 0) dtSec = (monotonicMs - prev.monotonicMs) / 1000;
+    // Sockets are sampled right after the host counters, before the (long) process scan, so the
+    // network window is the same as the host's and per-process rates use the same interval.
+    const interfaces = prev && dtSec > 0 ? interfaceStats(host, prev.host, dtSec, sysRoot) : [];
+    if (!prev) opts.network?.restart?.();
+    const network: NetworkSample =
+      opts.network && prev && dtSec > 0
+        ? opts.network.sample(interfaces)
         : { byPid: new Map(), connections: [], listen_ports: [], unattributed: [], errors: {} };
-      for (const [kind, n] of Object.entries(network.errors)) countError(errors, kind, n);
+    const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors);
+    const previous = prev;
+    prev = { uptime, monotonicMs, host, processes: scan.states };
+    if (!previous || dtSec <= 0) return null;
+    for (const [kind, n] of Object.entries(network.errors)) countError(errors, kind, n);
 
-      const metrics = scan.processes;
-      if (network.byPid.size > 0) {
-        for (const p of metrics) {
-          const net = network.byPid.get(p.pid);
-          if (net) {
-            p.netRxBytesPerS = net.rx_bytes_per_s;
-            p.netTxBytesPerS = net.tx_bytes_per_s;
-          }
+    const metrics = scan.processes;
+    if (network.byPid.size > 0) {
+      for (const p of metrics) {
+        const net = network.byPid.get(p.pid);
+        if (net) {
+          p.netRxBytesPerS = net.rx_bytes_per_s;
+          p.netTxBytesPerS = net.tx_bytes_per_s;
         }
       }
-      const kept = selectKept(metrics, opts.topN, opts.thresholds);
-      const rest = restOf(metrics, kept);
-      const keptIdx = [...kept].sort((a, b) => scan.processes[a]!.pid - scan.processes[b]!.pid);
-      const keptProcesses = keptIdx.map((i) => scan.processes[i]!);
-      refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
-      const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName));
+    }
+    const kept = selectKept(metrics, opts.topN, opts.thresholds);
+    const rest = restOf(metrics, kept);
+    const keptIdx = [...kept].sort((a, b) => scan.processes[a]!.pid - scan.processes[b]!.pid);
+    const keptProcesses = keptIdx.map((i) => scan.processes[i]!);
+    refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
+    const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName));
 
-      sequence++;
-      return {
-        v: PROTOCOL_VERSION,
-        id: `${idPrefix}-${sequence}`,
-        host: opts.host,
-        agent_version: opts.agentVersion,
-        time: now(),
-        interval_ms: Math.max(1, Math.round(dtSec * 1000)),
-        system: {
-          cpu: cpuStats(host, previous.host),
-          memory: memoryStats(host.meminfo),
-          filesystems: filesystemStats(fs, opts.mounts, opts.statfs, errors),
-          disks: diskStats(host, previous.host, dtSec),
-          interfaces,
-        },
-        processes,
-        rest: {
-          count: rest.count,
-          cpu_pct: round2(rest.cpu_pct),
-          rss_bytes: rest.rss_bytes,
-          read_bytes_per_s: round2(rest.read_bytes_per_s),
-          write_bytes_per_s: round2(rest.write_bytes_per_s),
-          net_rx_bytes_per_s: round2(rest.net_rx_bytes_per_s),
-          net_tx_bytes_per_s: round2(rest.net_tx_bytes_per_s),
-        },
-        connections: network.connections,
-        listen_ports: network.listen_ports,
-        unattributed: network.unattributed,
-        capabilities: opts.network ? { ...opts.network.capabilities } : { ...NO_NETWORK_CAPABILITIES },
-        collector_errors: errors,
-      };
+    sequence++;
+    return {
+      v: PROTOCOL_VERSION,
+      id: `${idPrefix}-${sequence}`,
+      host: opts.host,
+      agent_version: opts.agentVersion,
+      time: now(),
+      interval_ms: Math.max(1, Math.round(dtSec * 1000)),
+      system: {
+        cpu: cpuStats(host, previous.host),
+        memory: memoryStats(host.meminfo),
+        filesystems: filesystemStats(fs, opts.mounts, opts.statfs, errors),
+        disks: diskStats(host, previous.host, dtSec),
+        interfaces,
+      },
+      processes,
+      rest: {
+        count: rest.count,
+        cpu_pct: round2(rest.cpu_pct),
+        rss_bytes: rest.rss_bytes,
+        read_bytes_per_s: round2(rest.read_bytes_per_s),
+        write_bytes_per_s: round2(rest.write_bytes_per_s),
+        net_rx_bytes_per_s: round2(rest.net_rx_bytes_per_s),
+        net_tx_bytes_per_s: round2(rest.net_tx_bytes_per_s),
+      },
+      connections: network.connections,
+      listen_ports: network.listen_ports,
+      unattributed: network.unattributed,
+      capabilities: opts.network ? { ...opts.network.capabilities } : { ...NO_NETWORK_CAPABILITIES },
+      collector_errors: errors,
+    };
   };
 
   return {

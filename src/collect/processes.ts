@@ -118,7 +118,12 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
       state.cpuTicks = cpuTicks;
       state.readBytes = readBytes;
       state.writeBytes = writeBytes;
-      state.comm = stat.comm;
+      if (state.comm !== stat.comm) {
+        // exec() keeps pid and starttime but changes comm: what was cached about the old program is stale
+        state.comm = stat.comm;
+        state.cmdlineArgs = undefined;
+        state.listenCheckedAt = undefined;
+      }
     } else {
       let uid: number;
       try {

@@ -1,4 +1,5 @@
-// Registering a host straight in the store (no ssh): for hosts managed by other tools and for tests.
+// Registering a host straight in the store (no ssh): for hosts whose agent other tools install (marked
+// deployed_by_pmon = 0, so pmon never ssh's there) and for tests.
 // The server keeps only sha256(secret); the plaintext is returned once, for the agent's secret file.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -10,11 +11,18 @@ import { registerHost } from "../store/hosts.ts";
 /** istate 2 = running: the host reports on its own, the manager does not deploy to it. */
 export const ISTATE_RUNNING = 2;
 
+export interface RegisterOptions {
+  /** default 2 (running) */
+  istate?: number;
+  /** default false: another tool installs the agent, so upgrades skip it and removal needs no ssh */
+  deployedByPmon?: boolean;
+}
+
 /** Creates (or re-keys) `rshost` with a fresh secret and returns that secret. */
-export async function registerHostWithSecret(db: Db, rshost: string, istate = ISTATE_RUNNING): Promise<string> {
+export async function registerHostWithSecret(db: Db, rshost: string, opts: RegisterOptions = {}): Promise<string> {
   if (!HOST_RE.test(rshost)) throw new Error(`not a valid host name or address: ${JSON.stringify(rshost)}`);
   const secret = newSecret();
-  await registerHost(db, rshost, { secretHash: hashSecret(secret), istate });
+  await registerHost(db, rshost, { secretHash: hashSecret(secret), istate: opts.istate ?? ISTATE_RUNNING, deployedByPmon: opts.deployedByPmon ?? false });
   return secret;
 }
 

@@ -3,7 +3,8 @@
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Db } from "../store/db.ts";
-import { ISTATE } from "../store/hosts.ts";
+import { setDeployedByPmon } from "../store/fleet.ts";
+import { getHost, ISTATE } from "../store/hosts.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { deployHost, undeployHost, type DeployStep } from "./deploy.ts";
 import { dbFleetStore, markDeployed, markDeployFailed, markRemoved, markRolledBack } from "./lifecycle.ts";
@@ -50,11 +51,15 @@ function failure(e: unknown, log: Logger): { kind: DeployErrorKind | "internal";
   return { kind: "internal", message: (e as Error)?.message?.split("\n")[0] ?? String(e) };
 }
 
-/** Deploys `rshost` (which must exist in the store) and records running / failed / rolled back. */
+/**
+ * Deploys `rshost` (which must exist in the store) and records running / failed / rolled back. A host
+ * pmon deploys is pmon's from then on (deployed_by_pmon = 1), even one first registered with --no-deploy.
+ */
 export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<HostOutcome> {
   const { db, config, log } = env;
   const version = env.version ?? VERSION;
   try {
+    await setDeployedByPmon(db, job.rshost, true, Date.now());
     const result = await deployHost(
       {
         config,
@@ -89,11 +94,17 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
 /**
  * Removes `rshost`: its secret is dropped first (so the server refuses its reports at once), then the
  * agent is stopped and its files deleted, then istate -1. If the host cannot be reached it stays at 0
- * and the manager retries the clean-up.
+ * and the manager retries the clean-up. A host whose agent another tool installed (deployed_by_pmon = 0)
+ * gets no ssh: its secret is revoked and it is marked removed; that tool must stop its agent.
  */
 export async function removeAndRecord(env: FleetEnv, job: HostJob): Promise<HostOutcome> {
   const { db, config, log } = env;
   try {
+    const host = await getHost(db, job.rshost);
+    if (host && !host.deployed_by_pmon) {
+      await markRemoved(db, job.rshost);
+      return { rshost: job.rshost, ok: true, state: "removed", detail: "secret revoked; its agent was installed by another tool, which must stop it (no ssh)" };
+    }
     await undeployHost(
       { runner: env.runner, onStep: job.onStep },
       { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir },

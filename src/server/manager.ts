@@ -5,7 +5,9 @@
 // with a lease, so with several servers on one database each host is deployed by one of them.
 //
 // At start, a server whose VERSION differs from the newest tb_monitor_version row records it and marks
-// every running host for redeployment (a rollout). The rollout stops by itself when more than
+// every running host pmon deployed for redeployment (a rollout); hosts whose agent another tool
+// installed (deployed_by_pmon = 0, `pmon enroll --no-deploy`) are upgraded by that tool, and their
+// removal (istate 0) only revokes the secret, without ssh. The rollout stops by itself when more than
 // deploy.rollout_max_failed_pct of its hosts fail or roll back.
 import { fleetEventFiring, fleetEventResolved, type FleetEventKind, type Language } from "../alerts/messages.ts";
 import { createNotifier, type Notifier } from "../alerts/notifier.ts";
@@ -147,7 +149,7 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
     await tick();
   };
 
-  /** A new server version: record it and redeploy every running host (legacy 2 → 1). */
+  /** A new server version: record it and redeploy every running host pmon deployed (legacy 2 → 1). */
   const checkVersion = async (): Promise<Rollout | undefined> => {
     const latest = await latestVersion(db);
     if (latest?.version === version) return undefined;
@@ -159,7 +161,7 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
       return undefined;
     }
     const hosts = await markAllForRedeploy(db, Date.now());
-    log.info(`version ${latest.version} -> ${version}: redeploying ${hosts.length} running host(s), ${parallel} at a time`);
+    log.info(`version ${latest.version} -> ${version}: redeploying ${hosts.length} running host(s) deployed by pmon, ${parallel} at a time`);
     return hosts.length ? { version, hosts: new Set(hosts), done: new Set(), failed: new Set(), stopped: false } : undefined;
   };
 

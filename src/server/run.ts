@@ -123,7 +123,6 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const loops: StopLoop[] = [];
   loops.push(startRetention(db, s.retention_days, slog));
   const ctx: LoopContext = { config, log, db, metrics, address };
-  void ctx;
   loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)
   loops.push(alerts.start()); // HOOK(alerts): silent-host pass and witness refresh (src/alerts/loop.ts)
 

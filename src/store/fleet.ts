@@ -47,11 +47,22 @@ export async function setSecretHash(db: Db, rshost: string, secretHash: string, 
   await db.exec("UPDATE tb_monitor_host_config SET secret_hash = ?, updated_at = ? WHERE rshost = ?", [secretHash, sqlTime(nowMs), rshost]);
 }
 
-/** Upgrade: every running host is to be deployed again (legacy 2 → 1). Returns those hosts. */
+/** Records who installs the host's agent: pmon over ssh (true) or another tool (false, `enroll --no-deploy`). */
+export async function setDeployedByPmon(db: Db, rshost: string, deployedByPmon: boolean, nowMs: number): Promise<void> {
+  await db.exec("UPDATE tb_monitor_host_config SET deployed_by_pmon = ?, updated_at = ? WHERE rshost = ?", [deployedByPmon ? 1 : 0, sqlTime(nowMs), rshost]);
+}
+
+/**
+ * Upgrade: every running host pmon deployed is to be deployed again (legacy 2 → 1). Hosts whose agent
+ * another tool installed are left alone: that tool upgrades them. Returns the hosts marked.
+ */
 export async function markAllForRedeploy(db: Db, nowMs: number): Promise<string[]> {
   return db.transaction(async (tx) => {
-    const rows = await tx.query<{ rshost: string }>("SELECT rshost FROM tb_monitor_host_config WHERE istate = ? ORDER BY rshost", [ISTATE.running]);
-    await tx.exec("UPDATE tb_monitor_host_config SET istate = ?, next_deploy_at = NULL, updated_at = ? WHERE istate = ?", [
+    const rows = await tx.query<{ rshost: string }>(
+      "SELECT rshost FROM tb_monitor_host_config WHERE istate = ? AND deployed_by_pmon = 1 ORDER BY rshost",
+      [ISTATE.running],
+    );
+    await tx.exec("UPDATE tb_monitor_host_config SET istate = ?, next_deploy_at = NULL, updated_at = ? WHERE istate = ? AND deployed_by_pmon = 1", [
       ISTATE.toDeploy,
       sqlTime(nowMs),
       ISTATE.running,

@@ -60,6 +60,18 @@ const VALUE_SQL: Record<TopBy, (t: string) => string> = {
   net: (t) => `(${t}net_in + ${t}net_out) * 1024`,
 };
 
+// Each host's newest sample in [notBefore, upTo]. MySQL/MariaDB answer
+// the GROUP BY with a loose index scan ("Using index for group-by": one dive per host, ~2 ms for 100
+// hosts, hosts whose config row was deleted included); SQLite has no such scan, so there it is one
+// backward index seek per host of tb_monitor_host_config.
+const LATEST_PER_HOST: Record<Db["dialect"], string> = {
+  mysql: "SELECT rshost, MAX(a_time) AS t FROM tb_monitor_host_info WHERE a_time <= ? AND a_time >= ? GROUP BY rshost",
+  sqlite: `SELECT c.rshost,
+                  (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost AND i.a_time <= ? AND i.a_time >= ?
+                    ORDER BY i.a_time DESC LIMIT 1) AS t
+             FROM tb_monitor_host_config c`,
+};
+
 interface ProcRow {
   rshost: string;
   pid: number;
@@ -80,12 +92,7 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
         "SELECT ? AS rshost, MAX(a_time) AS t FROM tb_monitor_host_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?",
         [q.host, q.host, upTo, notBefore],
       )
-    : await db.query<{ rshost: string; t: string | null }>(
-        `SELECT c.rshost,
-                (SELECT MAX(i.a_time) FROM tb_monitor_host_info i WHERE i.rshost = c.rshost AND i.a_time <= ? AND i.a_time >= ?) AS t
-           FROM tb_monitor_host_config c`,
-        [upTo, notBefore],
-      );
+    : await db.query<{ rshost: string; t: string | null }>(LATEST_PER_HOST[db.dialect], [upTo, notBefore]);
   const samples = latest.filter((r) => r.t !== null) as { rshost: string; t: string }[];
   const result: TopResult = { mode: "at", by: q.by, limit: q.limit, host: q.host, at: q.at, hosts: samples.length, rows: [] };
   if (samples.length === 0) return result;

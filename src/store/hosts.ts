@@ -24,6 +24,8 @@ export interface HostRow {
   deploy_error: string;
   /** epoch ms; when the manager may retry a failed deployment */
   next_deploy_at: number | null;
+  /** false when another tool installed the agent (`pmon enroll --no-deploy`): pmon never ssh's there */
+  deployed_by_pmon: boolean;
   created_at: number;
   updated_at: number;
 }
@@ -34,7 +36,7 @@ export type HostUpdate = Partial<Pick<HostRow, "secret_hash" | "agent_version" |
 const UPDATABLE: readonly (keyof HostUpdate)[] = ["secret_hash", "agent_version", "previous_version", "deploy_failures", "deploy_error", "next_deploy_at", "clock_skew_ms"];
 
 const SELECT = `SELECT id, rshost, istate, secret_hash, agent_version, previous_version, last_report_at, last_agent_time, clock_skew_ms,
-  deploy_failures, deploy_error, next_deploy_at, created_at, updated_at FROM tb_monitor_host_config`;
+  deploy_failures, deploy_error, next_deploy_at, deployed_by_pmon, created_at, updated_at FROM tb_monitor_host_config`;
 
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -52,6 +54,7 @@ function toHost(r: Record<string, unknown>): HostRow {
     deploy_failures: Number(r.deploy_failures ?? 0),
     deploy_error: String(r.deploy_error ?? ""),
     next_deploy_at: numOrNull(r.next_deploy_at),
+    deployed_by_pmon: Number(r.deployed_by_pmon ?? 1) !== 0,
     created_at: fromSqlTime(r.created_at as string),
     updated_at: fromSqlTime(r.updated_at as string),
   };
@@ -72,17 +75,25 @@ export async function listHosts(db: Db, opts: { istate?: readonly number[] } = {
 
 /**
  * Creates the host, or re-keys an existing one (new secret, new istate, deploy failures reset).
+ * `deployedByPmon` (default true, like the column) is false for hosts whose agent another tool installs.
  * Returns the stored row.
  */
-export async function registerHost(db: Db, rshost: string, opts: { secretHash: string; istate: number }, nowMs = Date.now()): Promise<HostRow> {
+export async function registerHost(
+  db: Db,
+  rshost: string,
+  opts: { secretHash: string; istate: number; deployedByPmon?: boolean },
+  nowMs = Date.now(),
+): Promise<HostRow> {
   const now = sqlTime(nowMs);
   const upsert =
     db.dialect === "mysql"
-      ? `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE istate = VALUES(istate), secret_hash = VALUES(secret_hash), deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = VALUES(updated_at)`
-      : `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (rshost) DO UPDATE SET istate = excluded.istate, secret_hash = excluded.secret_hash, deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = excluded.updated_at`;
-  await db.exec(upsert, [rshost, opts.istate, opts.secretHash, now, now]);
+      ? `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, deployed_by_pmon, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE istate = VALUES(istate), secret_hash = VALUES(secret_hash), deployed_by_pmon = VALUES(deployed_by_pmon),
+           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = VALUES(updated_at)`
+      : `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, deployed_by_pmon, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (rshost) DO UPDATE SET istate = excluded.istate, secret_hash = excluded.secret_hash, deployed_by_pmon = excluded.deployed_by_pmon,
+           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = excluded.updated_at`;
+  await db.exec(upsert, [rshost, opts.istate, opts.secretHash, opts.deployedByPmon === false ? 0 : 1, now, now]);
   return (await getHost(db, rshost))!;
 }
 

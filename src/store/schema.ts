@@ -3,7 +3,7 @@
 // (mysqlInitSql() renders it, test/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
-// (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
+// (see README.md, "Storage and schema"). Time-series tables on MySQL are RANGE-partitioned by day on a_time
 // (retention.ts adds and drops the daily partitions), which is why their primary key is (id, a_time).
 import type { Db, Dialect } from "./db.ts";
 
@@ -242,7 +242,7 @@ function mysqlCreate(t: TableDef): string {
   for (const [name, cols] of Object.entries(t.index ?? {})) lines.push(`  KEY \`${name}\` (${cols.map((k) => `\`${k}\``).join(", ")})`);
   // InnoDB needs the AUTO_INCREMENT column first in some index; (id, a_time) is the primary key.
   let sql = `CREATE TABLE IF NOT EXISTS \`${t.name}\` (\n${lines.join(",\n")}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
-  // Measured with bench/ingest-db.ts (typical host, MariaDB 10.11): uncompressed 13.5 MB/host/day,
+  // Measured with bench/ingest-db.ts (typical host, MariaDB 10.11): uncompressed 12.3 MB/host/day,
   // all tables at 8 KB 5.8 MB, process rows at 4 KB 4.5 MB for about half the insert rate; all at
   // 4 KB 3.9 MB but a third of it. TiDB parses and ignores these options.
   if (t.compressed) sql += ` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=${t.compressed}`;
@@ -276,6 +276,15 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "legacy tables with pmon columns",
     mysql: TABLES_V1.map(mysqlCreate),
     sqlite: TABLES_V1.flatMap(sqliteCreate),
+  },
+  {
+    // 1 = pmon installed the agent over ssh (upgrades redeploy it, removal goes over ssh); 0 = another
+    // tool did (`pmon enroll --no-deploy`): pmon only holds its secret. Default 1 so an SQL insert
+    // with istate 1 is still deployed.
+    version: 2,
+    name: "host deployed_by_pmon flag",
+    mysql: ["ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1'"],
+    sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN deployed_by_pmon INTEGER NOT NULL DEFAULT 1"],
   },
 ];
 

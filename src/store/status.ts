@@ -87,16 +87,18 @@ const KiB = 1024;
 
 export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOptions = {}): Promise<HostStatus[]> {
   const silentAfterMs = opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
-  // The newest sample of each host: one index lookup per host on (rshost, a_time).
+  // The newest sample of each host: one backward seek per host on (rshost, a_time). (A correlated
+  // MAX(a_time) here reads every index entry of the host on MariaDB: 0.5 s for 100 hosts x 3 days.)
   const hosts = await db.query<ConfigRow>(
     `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at,
-            (SELECT MAX(i.a_time) FROM tb_monitor_host_info i WHERE i.rshost = c.rshost) AS latest
+            (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost ORDER BY i.a_time DESC LIMIT 1) AS latest
        FROM tb_monitor_host_config c
       ORDER BY c.rshost`,
   );
   const sampled = hosts.filter((h) => h.latest !== null);
   // (rshost = ? AND a_time = ?) pairs select exactly the rows of each host's newest report.
-  const pairs = sampled.map(() => "(rshost = ? AND a_time = ?)").join(" OR ");
+  const pairsOf = (alias: string) => sampled.map(() => `(${alias}rshost = ? AND ${alias}a_time = ?)`).join(" OR ");
+  const pairs = pairsOf("");
   const pairParams = sampled.flatMap((h) => [h.rshost, h.latest]);
   const [infoRows, diskRows, procRows] = sampled.length
     ? await Promise.all([
@@ -111,7 +113,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
         db.query<{ rshost: string; pid: number; instance: string; cpu: number; comm: string | null }>(
           `SELECT p.rshost, p.pid, p.instance, p.cpu, i.comm
              FROM tb_monitor_process_io_info p LEFT JOIN tb_monitor_process_info i ON i.md5_str = p.md5_str
-            WHERE ${pairs.replace(/rshost/g, "p.rshost").replace(/a_time/g, "p.a_time")}
+            WHERE ${pairsOf("p.")}
             ORDER BY p.cpu DESC, p.pid`,
           pairParams,
         ),

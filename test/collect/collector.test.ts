@@ -107,9 +107,8 @@ describe("selection", () => {
   });
   test("network rates from the network collector drive selection and are reported", () => {
     const network: NetworkCollector = {
-      sample: (ifaces, live) => {
+      sample: (ifaces) => {
         expect(ifaces.map((i) => i.name)).toContain("eth0");
-        expect(live?.has(902)).toBe(true);
         return {
           byPid: new Map([[902, { rx_bytes_per_s: 11 * 1024 * 1024, tx_bytes_per_s: 5 }]]),
           connections: [{ pid: 902, local: "10.0.0.1:5000", remote: "10.0.0.2:40000", rx_bytes_per_s: 1, tx_bytes_per_s: 2 }],
@@ -180,6 +179,20 @@ describe("robustness", () => {
     expect(decodeReport(r)).toBeTruthy();
     expect(r.processes.find((p) => p.pid === 600)!.comm).toBe("old-worker");
     expect(r.processes.find((p) => p.pid === 600)!.cpu_pct).toBe(0);
+  });
+  test("exec (same pid and starttime, new comm) refreshes the cached cmdline", async () => {
+    const c = fixtureCollector({ topN: 100 });
+    c.collect();
+    expect(c.collect({ proc: createProcFs(PROC_NEXT) })!.processes.find((p) => p.pid === 901)!.cmdline).toBe("-bash");
+    const exec = (path: string) => {
+      if (path.endsWith("/901/stat")) return readProcText(path).replace("(bash)", "(java)");
+      if (path.endsWith("/901/cmdline")) return "java\0-jar\0x.jar\0";
+      return readProcText(path);
+    };
+    await Bun.sleep(5);
+    const p = c.collect({ proc: createProcFs(PROC_NEXT, { readText: exec }) })!.processes.find((x) => x.pid === 901)!;
+    expect(p.comm).toBe("java");
+    expect(p.cmdline).toBe("java -jar x.jar");
   });
   test("ids carry a sequence; state only keeps live processes", () => {
     const c = fixtureCollector();

@@ -16,6 +16,17 @@ test("--help lists the main subcommands", () => {
   for (const cmd of ["server", "agent", "enroll", "status"]) expect(out).toMatch(new RegExp(`\\b${cmd}\\b`));
 });
 
+test("every subcommand's --help has its options and examples", () => {
+  for (const cmd of ["server", "agent", "enroll", "remove", "status", "top"]) {
+    const p = Bun.spawnSync([requireBinary(), cmd, "--help"], { env: { ...process.env, NO_COLOR: "1" } });
+    expect(p.exitCode).toBe(0);
+    const out = p.stdout.toString();
+    expect(out).toContain(`pmon ${cmd}`);
+    expect(out).toContain("--config");
+    expect(out).toMatch(new RegExp(`EXAMPLES\\n\\n  pmon ${cmd}`));
+  }
+});
+
 test("needs nothing newer than GLIBC_2.17 (runs on old fleets)", () => {
   const p = Bun.spawnSync(["objdump", "-T", requireBinary()]);
   expect(p.exitCode).toBe(0);

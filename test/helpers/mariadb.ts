@@ -91,15 +91,24 @@ async function boot(): Promise<Server> {
   await root.query("GRANT ALL ON *.* TO 'pmon'@'127.0.0.1' WITH GRANT OPTION");
   await root.query("GRANT ALL ON *.* TO 'pmon'@'localhost' WITH GRANT OPTION");
   await root.end();
-  process.on("exit", () => {
+  cleanup = () => {
     if (s.pid) {
       try {
         process.kill(s.pid, "SIGKILL");
       } catch {}
     }
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  process.on("exit", cleanup);
   return s;
+}
+
+let cleanup: (() => void) | undefined;
+
+/** Kills the shared server and deletes its datadir. `bun test` runs no "exit" handlers, so test/setup.ts calls this after the last file. */
+export function cleanupTestMariaDB(): void {
+  cleanup?.();
+  cleanup = undefined;
 }
 
 async function stopServer(s: Server): Promise<void> {

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { getHosts } from "../../src/client/api.ts";
 import { openDb, type Db } from "../../src/store/db.ts";
 import { testMariaDB, type TestMariaDB } from "../helpers/mariadb.ts";
 import { until } from "../agent/harness.ts";
-import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "./procs.ts";
+import { enrollNoDeploy, freePort, spawnPmon, startAgent, startServer, waitHttp, type Proc } from "./procs.ts";
 
 let maria: TestMariaDB;
 let dir: string;
@@ -84,6 +85,13 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
   const metrics = await (await fetch(url + "/metrics")).text();
   expect(metrics).toMatch(/pmon_reports_accepted_total\{outcome="stored"\} [1-9]/);
 
+  // the read API with the operator secret the server created (mode 0600)
+  const operatorFile = join(dir, "server", "operator.secret");
+  expect(statSync(operatorFile).mode & 0o777).toBe(0o600);
+  const status = await getHosts(url, readFileSync(operatorFile, "utf8"));
+  expect((status.hosts as { host: string }[]).map((h) => h.host)).toContain("e2e-1");
+  await expect(getHosts(url, "wrong")).rejects.toThrow("401");
+
   // SIGTERM: both exit 0, nothing left in the agent's spool
   agent.proc.kill("SIGTERM");
   expect(await agent.exited).toBe(0);
@@ -92,3 +100,32 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
   expect(await server.exited).toBe(0);
   expect(server.text()).toContain("stopped");
 }, 120_000);
+
+test("expected failures are one line and exit 1: no secret, bad listen address, port taken, bad host name", async () => {
+  const run = async (args: string[]) => {
+    const p = spawnPmon(args, join(dir, `cli-${args[0]}-${Date.now()}.log`));
+    const code = await p.exited;
+    const errors = p.text().split("\n").filter((l) => l.includes("ERROR"));
+    return { code, errors, stack: /\n\s+at /.test(p.text()) };
+  };
+  const noSecret = await run(["agent", "--server", "http://127.0.0.1:9", "--data-dir", join(dir, "nosecret")]);
+  expect(noSecret.code).toBe(1);
+  expect(noSecret.errors.length).toBe(1);
+  expect(noSecret.errors[0]).toContain("secret file");
+  expect(noSecret.stack).toBe(false);
+
+  const badListen = await run(["server", "--listen", "nonsense", "--data-dir", join(dir, "badlisten")]);
+  expect(badListen.code).toBe(1);
+  expect(badListen.errors[0]).toContain("server.listen");
+
+  const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const taken = await run(["server", "--listen", `127.0.0.1:${holder.port}`, "--data-dir", join(dir, "taken")]);
+  holder.stop(true);
+  expect(taken.code).toBe(1);
+  expect(taken.errors[0]).toContain("cannot listen");
+  expect(taken.stack).toBe(false);
+
+  const badHost = await run(["enroll", "--no-deploy", "bad host!", "--secret-out", join(dir, "bad.secret"), "--data-dir", join(dir, "badhost")]);
+  expect(badHost.code).toBe(1);
+  expect(badHost.errors.length).toBe(1);
+}, 60_000);

@@ -28,9 +28,11 @@ let live: LiveFleet;
 let conn: mysql.Connection;
 let db: Db;
 let range: GrafanaRange;
+let mariaUrl: string;
 
 beforeAll(async () => {
   const maria = await testMariaDB("pmon_grafana");
+  mariaUrl = maria.url;
   live = await startLiveFleet(maria.url, LIVE_HOST);
   db = openDb(maria.url);
   conn = await mysql.createConnection({ uri: maria.url, timezone: "Z", dateStrings: true });
@@ -203,5 +205,34 @@ describe("status and top on the rows the real pipeline wrote", () => {
     expect(sum).toBeLessThanOrEqual(1.000001);
     const text = live.pmon(["top", "--host", LIVE_HOST, "--by", "mem", "--limit", "3"]);
     expect(text.stdout.split("\n")[1]).toMatch(/^HOST\s+PID\s+INSTANCE\s+RSS\s+SHARE\s+SAMPLE \(UTC\)\s+COMMAND$/);
+  });
+});
+
+describe("provisioning", () => {
+  const provisioning = join(ROOT, "init/grafana/provisioning");
+  /** Grafana replaces $VAR and ${VAR} in provisioning values with its environment. */
+  const expandEnv = (v: string, env: Record<string, string>) => v.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => env[a ?? b] ?? "");
+
+  test("the data source file reaches the store with nothing but environment variables", async () => {
+    const yaml = Bun.YAML.parse(readFileSync(join(provisioning, "datasources/pmon.yaml"), "utf8")) as { apiVersion: number; datasources: Record<string, any>[] };
+    expect(yaml.apiVersion).toBe(1);
+    const ds = yaml.datasources[0]!;
+    expect(ds.type).toBe("mysql");
+    const u = new URL(mariaUrl);
+    const env = { PMON_MYSQL_HOST: u.hostname, PMON_MYSQL_PORT: u.port, PMON_MYSQL_USER: u.username, PMON_MYSQL_PASSWORD: u.password, PMON_MYSQL_DATABASE: u.pathname.slice(1) };
+    const [host, port] = expandEnv(ds.url, env).split(":");
+    const c = await mysql.createConnection({ host, port: Number(port), user: expandEnv(ds.user, env), password: expandEnv(ds.secureJsonData.password, env), database: expandEnv(ds.jsonData.database, env), timezone: ds.jsonData.timezone });
+    const hostVar = pmonDashboard.templating.list.find((v: { name: string }) => v.name === "host");
+    const [rows] = await c.query(hostVar.query);
+    await c.end();
+    expect((rows as { rshost: string }[]).map((r) => r.rshost)).toEqual([BUSY_HOST, NEIGHBOUR, LIVE_HOST]);
+  });
+
+  test("the dashboard provider loads the directory that holds pmon.json", () => {
+    const yaml = Bun.YAML.parse(readFileSync(join(provisioning, "dashboards/pmon.yaml"), "utf8")) as { apiVersion: number; providers: Record<string, any>[] };
+    const p = yaml.providers[0]!;
+    expect(p.type).toBe("file");
+    expect(expandEnv(p.options.path, { PMON_GRAFANA_DASHBOARDS: join(ROOT, "init/grafana") })).toBe(join(ROOT, "init/grafana"));
+    expect(pmonDashboard.uid).toBe("pmon-fleet");
   });
 });
