@@ -1,4 +1,4 @@
-import { createConsola, type ConsolaInstance } from "consola";
+import { createConsola, type ConsolaInstance, type ConsolaOptions } from "consola";
 
 export type Logger = ConsolaInstance;
 
@@ -10,6 +10,8 @@ export function createLogger(level = "info"): Logger {
     level: LEVELS[level] ?? 3,
     stdout: process.stderr,
     stderr: process.stderr,
+    // One format wherever stderr is not a terminal (journald, log files, CI, tests): "[error] message".
+    fancy: process.stderr.isTTY === true,
     formatOptions: { date: true, colors: process.stderr.isTTY === true },
-  });
+  } as Partial<ConsolaOptions> & { fancy: boolean }); // `fancy` is read by consola but missing from its types
 }

@@ -9,6 +9,37 @@ export const commonArgs = {
   "log-level": { type: "string", description: "silent|error|warn|info|debug|trace (default from config: info)" },
 } as const satisfies ArgsDef;
 
+/** Where the server's store is, for commands that use it directly (server, enroll, remove). */
+export const storeArgs = {
+  storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
+  "data-dir": { type: "string", description: "server.data_dir (where the default SQLite store and operator secret live)" },
+} as const satisfies ArgsDef;
+
+/** How to reach hosts over ssh (enroll, remove). */
+export const sshArgs = {
+  "ssh-user": { type: "string", description: "ssh user (deploy.ssh_user, default root)" },
+  "ssh-port": { type: "string", description: "ssh port (deploy.ssh_port, default 22)" },
+  identity: { type: "string", description: "ssh private key file (deploy.identity)" },
+  "known-hosts": { type: "string", description: "known_hosts file (deploy.known_hosts)" },
+  "install-dir": { type: "string", description: "Where the agent lives on the hosts (deploy.install_dir, default /opt/pmon)" },
+} as const satisfies ArgsDef;
+
+/** "22" → 22; anything else stays a string so the config check names what was given. */
+export const asNumber = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v.trim()) ? Number(v) : v);
+
+/** Config overrides from storeArgs and sshArgs flags that were given. */
+export function storeAndSshOverrides(args: { storage?: string; "data-dir"?: string; "ssh-user"?: string; "ssh-port"?: string; identity?: string; "known-hosts"?: string; "install-dir"?: string }) {
+  return definedOnly({
+    "server.storage": args.storage,
+    "server.data_dir": args["data-dir"],
+    "deploy.ssh_user": args["ssh-user"],
+    "deploy.ssh_port": asNumber(args["ssh-port"]),
+    "deploy.identity": args.identity,
+    "deploy.known_hosts": args["known-hosts"],
+    "deploy.install_dir": args["install-dir"],
+  });
+}
+
 /** An expected failure: printed as one line, no stack trace; `exitCode` says how the process ends. */
 export class UserError extends Error {
   override name = "UserError";

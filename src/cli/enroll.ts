@@ -12,37 +12,23 @@ import { HOST_RE } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { openStore } from "../store/open.ts";
 import { renderTable } from "../view/table.ts";
-import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
-
-/** "22" → 22; anything else stays a string so the config check names what was given. */
-const asNumber = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v.trim()) ? Number(v) : v);
+import { asNumber, commonArgs, definedOnly, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
   args: {
     ...commonArgs,
     host: { type: "positional", description: "Host names or addresses (as the agents will report), one or more", required: true },
-    "ssh-user": { type: "string", description: "ssh user (deploy.ssh_user, default root)" },
-    "ssh-port": { type: "string", description: "ssh port (deploy.ssh_port, default 22)" },
-    identity: { type: "string", description: "ssh private key file (deploy.identity)" },
-    "known-hosts": { type: "string", description: "known_hosts file (deploy.known_hosts)" },
-    "install-dir": { type: "string", description: "Where the agent lives on the hosts (deploy.install_dir, default /opt/pmon)" },
+    ...sshArgs,
     parallel: { type: "string", description: "Hosts deployed at once (deploy.parallel, default 10)" },
     servers: { type: "string", description: "Comma-separated server URLs the agents report to (deploy.servers, default server.url)" },
     "no-deploy": { type: "boolean", description: "Register the host in the store and write its secret; no ssh" },
     "secret-out": { type: "string", description: "With --no-deploy: file to write the host's secret to (mode 0600)" },
-    storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
-    "data-dir": { type: "string", description: "server.data_dir (where the default SQLite store lives)" },
+    ...storeArgs,
   },
   async run({ args }) {
     const overrides = definedOnly({
-      "server.storage": args.storage,
-      "server.data_dir": args["data-dir"],
-      "deploy.ssh_user": args["ssh-user"],
-      "deploy.ssh_port": asNumber(args["ssh-port"]),
-      "deploy.identity": args.identity,
-      "deploy.known_hosts": args["known-hosts"],
-      "deploy.install_dir": args["install-dir"],
+      ...storeAndSshOverrides(args),
       "deploy.parallel": asNumber(args.parallel),
       "deploy.servers": args.servers === undefined ? undefined : args.servers.split(",").map((s) => s.trim()).filter(Boolean),
     });

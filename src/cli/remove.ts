@@ -9,34 +9,18 @@ import { setSecretHash, takeHost } from "../store/fleet.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { renderTable } from "../view/table.ts";
-import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
-
-/** "22" → 22; anything else stays a string so the config check names what was given. */
-const asNumber = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v.trim()) ? Number(v) : v);
+import { commonArgs, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "remove", description: "Take hosts out of the fleet: stop and disable the agent, delete its files and secret, refuse its reports (hosts registered with --no-deploy: revoke the secret only, no ssh)" },
   args: {
     ...commonArgs,
     host: { type: "positional", description: "Host names or addresses as enrolled, one or more", required: true },
-    "ssh-user": { type: "string", description: "ssh user (deploy.ssh_user)" },
-    "ssh-port": { type: "string", description: "ssh port (deploy.ssh_port)" },
-    identity: { type: "string", description: "ssh private key file (deploy.identity)" },
-    "known-hosts": { type: "string", description: "known_hosts file (deploy.known_hosts)" },
-    "install-dir": { type: "string", description: "Where the agent lives on the hosts (deploy.install_dir)" },
-    storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
-    "data-dir": { type: "string", description: "server.data_dir (where the default SQLite store lives)" },
+    ...sshArgs,
+    ...storeArgs,
   },
   async run({ args }) {
-    const overrides = definedOnly({
-      "server.storage": args.storage,
-      "server.data_dir": args["data-dir"],
-      "deploy.ssh_user": args["ssh-user"],
-      "deploy.ssh_port": asNumber(args["ssh-port"]),
-      "deploy.identity": args.identity,
-      "deploy.known_hosts": args["known-hosts"],
-      "deploy.install_dir": args["install-dir"],
-    });
+    const overrides = storeAndSshOverrides(args);
     await runCommand(args, overrides, async ({ config, log }) => {
       const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
       try {

@@ -1,14 +1,13 @@
 import { defineCommand } from "citty";
 import { runServer } from "../server/run.ts";
-import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runCommand, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
   args: {
     ...commonArgs,
     listen: { type: "string", description: "HOST:PORT to listen on (server.listen, default 0.0.0.0:9300)" },
-    storage: { type: "string", description: "mysql://user:pass@host:port/db or sqlite:PATH (server.storage)" },
-    "data-dir": { type: "string", description: "Where the SQLite store and operator secret live (server.data_dir)" },
+    ...storeArgs,
   },
   async run({ args }) {
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });

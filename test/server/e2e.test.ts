@@ -105,7 +105,7 @@ test("expected failures are one line and exit 1: no secret, bad listen address, 
   const run = async (args: string[]) => {
     const p = spawnPmon(args, join(dir, `cli-${args[0]}-${Date.now()}.log`));
     const code = await p.exited;
-    const errors = p.text().split("\n").filter((l) => l.includes("ERROR"));
+    const errors = p.text().split("\n").filter((l) => l.includes("[error]"));
     return { code, errors, stack: /\n\s+at /.test(p.text()) };
   };
   const noSecret = await run(["agent", "--server", "http://127.0.0.1:9", "--data-dir", join(dir, "nosecret")]);

@@ -22,7 +22,7 @@ const BUSY_HOST = "10.0.0.1";
 const NEIGHBOUR = "10.0.0.10"; // LIKE '10.0.0.1%' matches it; exact matching must not
 
 const pmonDashboard = JSON.parse(readFileSync(join(ROOT, "init/grafana/pmon.json"), "utf8"));
-const seedDashboard = JSON.parse(readFileSync(join(ROOT, "../shared/reference/seed-grafana.json"), "utf8"));
+const seedDashboard = JSON.parse(readFileSync(join(ROOT, "test/fixtures/seed-grafana.json"), "utf8"));
 
 let live: LiveFleet;
 let conn: mysql.Connection;
