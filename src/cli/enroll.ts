@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { openStore } from "../store/open.ts";
-import { renderTable } from "../view/table.ts";
+import { renderOutcomes } from "../view/outcomes.ts";
 import { asNumber, commonArgs, definedOnly, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
@@ -97,18 +97,8 @@ async function enroll(db: Db, hosts: string[], config: ResolvedConfig, log: Logg
     return out;
   });
 
-  const colour = process.stdout.isTTY === true;
-  process.stdout.write(
-    renderTable(
-      [
-        { title: "HOST", text: (o: HostOutcome) => o.rshost },
-        { title: "RESULT", text: (o: HostOutcome) => o.state, colour: (o: HostOutcome) => (o.ok ? "green" : "red") },
-        { title: "DETAIL", text: (o: HostOutcome) => o.detail },
-      ],
-      outcomes,
-      { colour },
-    ),
-  );
+  process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
+
   const failed = outcomes.filter((o) => !o.ok).length;
   if (failed > 0) {
     elog.error(`${failed} of ${outcomes.length} host(s) failed; failed deployments stay pending (istate 1) and a running server retries them`);

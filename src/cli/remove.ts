@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import { setSecretHash, takeHost } from "../store/fleet.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
-import { renderTable } from "../view/table.ts";
+import { renderOutcomes } from "../view/outcomes.ts";
 import { commonArgs, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
@@ -57,17 +57,8 @@ async function remove(db: Awaited<ReturnType<typeof openStore>>, hosts: string[]
     else rlog.error(`${rshost}: ${out.detail}`);
     return out;
   });
-  process.stdout.write(
-    renderTable(
-      [
-        { title: "HOST", text: (o: HostOutcome) => o.rshost },
-        { title: "RESULT", text: (o: HostOutcome) => o.state, colour: (o: HostOutcome) => (o.ok ? "green" : "red") },
-        { title: "DETAIL", text: (o: HostOutcome) => o.detail },
-      ],
-      outcomes,
-      { colour: process.stdout.isTTY === true },
-    ),
-  );
+  process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
+
   const failed = outcomes.filter((o) => !o.ok).length;
   if (failed > 0) {
     rlog.error(`${failed} host(s) could not be cleaned up; their reports are refused already, and a running server retries the clean-up`);
