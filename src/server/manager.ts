@@ -9,8 +9,9 @@
 // installed (deployed_by_pmon = 0, `pmon enroll --no-deploy`) are upgraded by that tool, and their
 // removal (istate 0) only revokes the secret, without ssh. The rollout stops by itself when more than
 // deploy.rollout_max_failed_pct of its hosts fail or roll back.
-import { fleetEventFiring, fleetEventResolved, type FleetEventKind, type Language } from "../alerts/messages.ts";
-import { createNotifier, type Notifier } from "../alerts/notifier.ts";
+import { notifyEvent, resolveEvent } from "../alerts/events.ts";
+import type { FleetEventKind } from "../alerts/messages.ts";
+import { notifierFromConfig, type Notifier } from "../alerts/notifier.ts";
 import { DEPLOY_LEASE_MS, ALERT_AFTER_FAILURES } from "../enroll/lifecycle.ts";
 import { deployAndRecord, removeAndRecord, type FleetEnv, type HostOutcome } from "../enroll/run.ts";
 import type { Runner } from "../enroll/ssh.ts";
@@ -44,13 +45,15 @@ export function rolloutShouldStop(r: Pick<Rollout, "hosts" | "failed">, maxFaile
   return (r.failed.size * 100) / r.hosts.size > maxFailedPct;
 }
 
+/** The alert_info "host" of a stopped rollout. */
+const ROLLOUT = "rollout";
+
 export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopLoop {
   const { config, db } = ctx;
   const log = ctx.log.withTag("manager");
   const intervalMs = config.server.manager_interval_s * 1000;
   const parallel = config.deploy.parallel;
-  const lang = config.alerts.language as Language;
-  const notifier = opts.notifier ?? createNotifier({ channels: config.alerts.channels, log: ctx.log, timeoutMs: config.alerts.timeout_s * 1000 });
+  const notifier = opts.notifier ?? notifierFromConfig(config, ctx.log);
   const version = opts.version ?? VERSION;
   const env: FleetEnv = { db, config, log: ctx.log, runner: opts.runner, retryBaseMs: opts.retryBaseMs ?? Math.max(intervalMs, 10_000) };
   const inFlight = new Map<string, Promise<void>>();
@@ -59,23 +62,26 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pass: Promise<void> = Promise.resolve();
 
-  const alert = async (rshost: string, kind: FleetEventKind, state: "firing" | "resolved", message: string) => {
-    const now = Date.now();
-    const text = state === "firing" ? fleetEventFiring(lang, { host: rshost, kind, message, since: now }) : fleetEventResolved(lang, { host: rshost, kind, since: now, until: now });
-    await notifier.send({ host: rshost, kind, state, since: now, time: now, message: text }).catch((e) => log.warn(`alert for ${rshost} not sent: ${(e as Error).message}`));
-  };
+  // Deploy alerts are incidents in tb_monitor_alert_info: sent once (even with several servers) and
+  // resolved with how long they lasted once the host deploys fine again.
+  const events = { config, log: ctx.log, db, notifier };
+  const fire = (host: string, kind: FleetEventKind, message: string) =>
+    notifyEvent(events, { host, kind, message }).catch((e) => log.warn(`alert for ${host} not sent: ${(e as Error).message}`));
+  const resolve = (host: string, kind: FleetEventKind) =>
+    resolveEvent(events, { host, kind }).catch((e) => log.warn(`recovery for ${host} not sent: ${(e as Error).message}`));
 
   const finished = async (job: { rshost: string; istate: number; failuresBefore: number }, out: HostOutcome) => {
     if (out.ok) {
       log.info(`${out.rshost}: ${out.state}: ${out.detail}`);
-      if (job.failuresBefore >= ALERT_AFTER_FAILURES) await alert(out.rshost, "deploy_failed", "resolved", out.detail);
+      await resolve(out.rshost, "deploy_failed");
+      await resolve(out.rshost, "rolled_back");
     } else if (out.state === "rolled back") {
       log.error(`${out.rshost}: ${out.detail}`);
-      await alert(out.rshost, "rolled_back", "firing", out.detail);
+      await fire(out.rshost, "rolled_back", out.detail);
     } else {
       log.warn(`${out.rshost}: ${out.state} (${out.failures ?? "?"} in a row): ${out.detail}`);
       // Alert once, when the third failure in a row makes it more than a glitch.
-      if (out.failures === ALERT_AFTER_FAILURES) await alert(out.rshost, "deploy_failed", "firing", out.detail);
+      if ((out.failures ?? 0) >= ALERT_AFTER_FAILURES) await fire(out.rshost, "deploy_failed", out.detail);
     }
     if (rollout && rollout.hosts.has(out.rshost) && job.istate === ISTATE.toDeploy) {
       rollout.done.add(out.rshost);
@@ -102,7 +108,7 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
       await setHostState(db, rshost, ISTATE.running, { deploy_error: reason, next_deploy_at: null });
       r.done.add(rshost);
     }
-    await alert("rollout", "deploy_failed", "firing", reason);
+    await fire(ROLLOUT, "deploy_failed", reason);
   };
 
   const startJob = (rshost: string, istate: number, failuresBefore: number) => {
@@ -143,6 +149,8 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
   const begin = async () => {
     try {
       rollout = await checkVersion();
+      // A new rollout starts with a clean slate: the incident of a stopped earlier one is closed.
+      if (rollout) await resolveEvent(events, { host: ROLLOUT, kind: "deploy_failed", quiet: true });
     } catch (e) {
       log.warn(`version check failed: ${(e as Error).message}`);
     }
