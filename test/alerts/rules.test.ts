@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { formatDuration, saturationFiring, silentFiring, silentResolved, serverDownFiring } from "../../src/alerts/messages.ts";
 import { decideSilent, processLabel, saturationConditions, type SilentInput } from "../../src/alerts/rules.ts";
 import type { ProcessRecord } from "../../src/protocol/report.ts";
+import { makeProcess } from "../helpers/reports.ts";
 import { makeReport } from "./helpers.ts";
 
 const M = 60_000;
@@ -22,23 +23,8 @@ describe("decideSilent", () => {
   for (const [name, over, want] of cases) it(name, () => expect(decideSilent({ ...base, ...over })).toEqual(want));
 });
 
-const proc = (pid: number, over: Partial<ProcessRecord>): ProcessRecord => ({
-  pid,
-  start_time: 0,
-  ppid: 1,
-  user: "mysql",
-  comm: "mysqld",
-  cmdline: "/usr/sbin/mysqld --defaults-file=/etc/my3307.cnf",
-  instance: "",
-  cpu_pct: 0,
-  rss_bytes: 0,
-  read_bytes_per_s: 0,
-  write_bytes_per_s: 0,
-  net_rx_bytes_per_s: 0,
-  net_tx_bytes_per_s: 0,
-  threads: 1,
-  ...over,
-});
+const proc = (pid: number, over: Partial<ProcessRecord>): ProcessRecord =>
+  makeProcess({ pid, start_time: 0, user: "mysql", comm: "mysqld", cmdline: "/usr/sbin/mysqld --defaults-file=/etc/my3307.cnf", cpu_pct: 0, rss_bytes: 0, ...over });
 
 describe("saturationConditions", () => {
   const thresholds = { cpu_pct: 90, cpu_for_s: 300, mem_pct: 95, mem_for_s: 0, fs_pct: 90, util_pct: 90, util_for_s: 300 };

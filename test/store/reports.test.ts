@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { openDb, StoreUnavailableError, type Db } from "../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../src/store/hosts.ts";
 import { md5Hex, sampleTime, wholeDisks, writeReports } from "../../src/store/reports.ts";
-import { migrate } from "../../src/store/schema.ts";
+import { migrate, TIME_SERIES_TABLES } from "../../src/store/schema.ts";
 import { testMariaDB } from "../helpers/mariadb.ts";
 import { makeProcess, makeReport } from "../helpers/reports.ts";
 import { BACKENDS, json, openMigrated } from "./backends.ts";
@@ -15,17 +15,7 @@ setDefaultTimeout(60_000);
 const GiB = 1024 ** 3;
 const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
-const DATA_TABLES = [
-  "tb_monitor_host_info",
-  "tb_monitor_disk_info",
-  "tb_monitor_disk_util_qu_info",
-  "tb_monitor_port_net_info",
-  "tb_monitor_process_io_info",
-  "tb_monitor_process_rest_info",
-  "tb_monitor_listen_port_info",
-  "tb_monitor_net_unattributed_info",
-  "tb_monitor_report_seen",
-];
+const DATA_TABLES = [...TIME_SERIES_TABLES, "tb_monitor_report_seen"];
 
 async function counts(db: Db, host?: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

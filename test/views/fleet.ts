@@ -4,6 +4,7 @@ import type { ProcessRecord, Report, RestRecord } from "../../src/protocol/repor
 import { setHostState, registerHost, recordReportSeen } from "../../src/store/hosts.ts";
 import type { Db } from "../../src/store/db.ts";
 import { writeReports } from "../../src/store/reports.ts";
+import { makeProcess } from "../helpers/reports.ts";
 
 /** The fixed "now" of the fixture: 2026-11-24 03:00:00 UTC. */
 export const NOW = Date.UTC(2026, 10, 24, 3, 0, 0);
@@ -14,21 +15,7 @@ const MiB = 1024 ** 2;
 type Proc = Partial<ProcessRecord> & Pick<ProcessRecord, "pid" | "comm">;
 
 function proc(p: Proc): ProcessRecord {
-  return {
-    start_time: NOW - 86_400_000,
-    ppid: 1,
-    user: "mysql",
-    cmdline: p.comm,
-    instance: "",
-    cpu_pct: 0,
-    rss_bytes: 0,
-    read_bytes_per_s: 0,
-    write_bytes_per_s: 0,
-    net_rx_bytes_per_s: 0,
-    net_tx_bytes_per_s: 0,
-    threads: 1,
-    ...p,
-  };
+  return makeProcess({ start_time: NOW - 86_400_000, user: "mysql", cmdline: p.comm, cpu_pct: 0, rss_bytes: 0, ...p });
 }
 
 export function fleetReport(host: string, time: number, seq: number, processes: Proc[], rest: Partial<RestRecord>, fsUsedPct = 40): Report {
