@@ -15,6 +15,7 @@ const main = defineCommand({
     remove: () => import("./cli/remove.ts").then((m) => m.default),
     status: () => import("./cli/status.ts").then((m) => m.default),
     top: () => import("./cli/top.ts").then((m) => m.default),
+    config: () => import("./cli/config.ts").then((m) => m.default),
     supervise: () => import("./cli/supervise.ts").then((m) => m.default),
   },
 });
