@@ -16,6 +16,7 @@ const main = defineCommand({
     status: () => import("./cli/status.ts").then((m) => m.default),
     top: () => import("./cli/top.ts").then((m) => m.default),
     config: () => import("./cli/config.ts").then((m) => m.default),
+    completion: () => import("./cli/completion.ts").then((m) => m.completionCommand),
     supervise: () => import("./cli/supervise.ts").then((m) => m.default),
   },
 });
@@ -28,4 +29,5 @@ async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent
   console.log(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n");
 }
 
-await runMain(main, { showUsage });
+if (process.argv[2] === "__complete") await (await import("./cli/completion.ts")).printCompletions(main, process.argv.slice(3));
+else await runMain(main, { showUsage });
