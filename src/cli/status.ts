@@ -5,7 +5,8 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import { getHosts } from "../client/api.ts";
 import { openDb, redactUrl, StoreUnavailableError, type Db } from "../store/db.ts";
 import { storageUrl } from "../store/open.ts";
-import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
+import { isProblem, type HostStatus } from "../protocol/api.ts";
+import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
 import { commonArgs, runCommand, UserError } from "./_shared.ts";
 
@@ -59,8 +60,7 @@ async function fromApi(config: ResolvedConfig): Promise<HostStatus[]> {
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  if (!Array.isArray(reply.hosts)) throw new UserError(`${config.server.url}: the reply holds no host list`);
-  return reply.hosts as HostStatus[];
+  return reply.hosts;
 }
 
 export default defineCommand({

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { HOST_RE } from "../protocol/report.ts";
-import { TOP_BY, topAt, topRange, type TopBy } from "../store/history.ts";
+import { TOP_BY, type TopBy } from "../protocol/top.ts";
+import { topAt, topRange } from "../store/history.ts";
 import { parseTime, TimeParseError } from "../util/time.ts";
 import { renderTop } from "../view/top.ts";
 import { commonArgs, runCommand, UserError } from "./_shared.ts";

@@ -1,7 +1,7 @@
 // The HTTP app as a plain fetch handler (testable without a port): routes, auth, body limits,
 // validation, and handing reports to the ingest queue.
 import type { Logger } from "../log.ts";
-import { HEADERS, ROUTES, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, ROUTES, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
 import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
@@ -18,7 +18,7 @@ export interface AppDeps {
   /** the host's auth row, or undefined when not enrolled; throws StoreUnavailableError when the store is down */
   getHost(host: string): Promise<HostAuth | undefined>;
   /** rows for GET /v1/hosts */
-  listHosts(nowMs: number): Promise<unknown[]>;
+  listHosts(nowMs: number): Promise<HostStatus[]>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
   maxBodyBytes: number;
@@ -113,7 +113,8 @@ export function createApp(deps: AppDeps): App {
 
   async function getHosts(req: Request): Promise<Response> {
     checkBearer(req.headers, deps.operatorHash);
-    return jsonResponse(200, { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) });
+    const reply: HostsReply = { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) };
+    return jsonResponse(200, reply);
   }
 
   async function healthz(): Promise<Response> {

@@ -4,16 +4,15 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config/load.ts";
 import type { AlertEvent } from "../../src/alerts/event.ts";
 import type { Notifier } from "../../src/alerts/notifier.ts";
-import { markDeployFailed, markRemoved, markRolledBack, retryDelayMs } from "../../src/enroll/lifecycle.ts";
-import type { Runner } from "../../src/enroll/ssh.ts";
+import { markDeployFailed, markRemoved, markRolledBack, retryDelayMs } from "../../src/fleet/lifecycle.ts";
+import type { Runner } from "../../src/deploy/ssh.ts";
 import { createLogger } from "../../src/log.ts";
 import { openDb, type Db } from "../../src/store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts, setSecretHash } from "../../src/store/fleet.ts";
 import { getHost, ISTATE, registerHost } from "../../src/store/hosts.ts";
 import { migrate } from "../../src/store/schema.ts";
 import { latestVersion, recordVersion } from "../../src/store/versions.ts";
-import { startManager } from "../../src/server/manager.ts";
-import type { ServerMetrics } from "../../src/server/metrics.ts";
+import { startManager } from "../../src/fleet/manager.ts";
 import { waitFor } from "../lab/lab.ts";
 
 const dbs: Db[] = [];
@@ -99,7 +98,7 @@ describe("manager loop", () => {
     const calls = new Map<string, number>();
     const events: AlertEvent[] = [];
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: recordingNotifier(events), version: "1.0.0", retryBaseMs: 200 },
     );
     try {
@@ -130,7 +129,7 @@ describe("manager loop", () => {
     const events: AlertEvent[] = [];
     const calls = new Map<string, number>();
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: recordingNotifier(events), version: "1.0.0", retryBaseMs: 3_600_000 },
     );
     try {

@@ -18,7 +18,7 @@ export interface HostState {
   lastReportAt: number | null;
 }
 
-/** The store operations a deployment uses (src/enroll/fleet-store.ts implements them over the Db). */
+/** The store operations a deployment uses (src/deploy/fleet-store.ts implements them over the Db). */
 export interface FleetStore {
   getHost(rshost: string): Promise<HostState | undefined>;
   /** gives the host a fresh secret (keeping its istate) and returns it */
