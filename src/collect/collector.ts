@@ -1,5 +1,5 @@
 // createCollector: a stateful object whose collect() returns one Report with rates since the previous
-// call. collect() is synchronous (all reads are sync: cheapest in CPU, see feasibility §5); the first call
+// call. collect() is synchronous (all reads are sync: cheaper in CPU than async reads of many small files); the first call
 // only primes the counters and returns null. State kept between calls: previous counters of live
 // processes (vanished ones are dropped), of disks and interfaces, and cached cmdline args/uids.
 import { randomUUID } from "node:crypto";

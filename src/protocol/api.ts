@@ -26,7 +26,7 @@ export interface ReportReply {
   ok: true;
   server_version: string;
   duplicate?: boolean;
-  /** filled by the alerts engineer's server-down design */
+  /** the agents that watch for this server going silent (the server-down alert) */
   witnesses?: string[];
   [extra: string]: unknown;
 }

@@ -25,7 +25,7 @@ export interface AppDeps {
   maxSkewS: number;
   /** a cheap store round trip for /healthz */
   pingStore?(): Promise<void>;
-  /** extra fields for the reply to an accepted report (e.g. the alerts engineer's witnesses) */
+  /** extra fields for the reply to an accepted report (e.g. the server-down alert's witnesses) */
   replyExtras?(report: Report): Promise<Record<string, unknown>> | Record<string, unknown>;
   /** the clock that decides "now" (tests move it) */
   now?(): number;
