@@ -3,7 +3,7 @@ import { checkDeployConfig, checkHostNames, FleetRequestError, openFleet, type F
 import type { Logger } from "../log.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
-import { asNumber, commonArgs, definedOnly, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { asNumber, commonArgs, definedOnly, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
@@ -23,7 +23,7 @@ export default defineCommand({
       "deploy.parallel": asNumber(args.parallel),
       "deploy.servers": args.servers === undefined ? undefined : args.servers.split(",").map((s) => s.trim()).filter(Boolean),
     });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const given = (args._ as string[]).length ? (args._ as string[]) : [args.host];
       // citty turns --no-deploy into deploy=false
       const noDeploy = args["no-deploy"] === true || (args as Record<string, unknown>).deploy === false;

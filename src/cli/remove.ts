@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { checkDeployConfig, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
-import { commonArgs, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "remove", description: "Take hosts out of the fleet: stop and disable the agent, delete its files and secret, refuse its reports (hosts registered with --no-deploy: revoke the secret only, no ssh)" },
@@ -14,7 +14,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = storeAndSshOverrides(args);
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
       const rlog = log.withTag("remove");
       let fleet: Fleet | undefined;

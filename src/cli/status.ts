@@ -8,7 +8,7 @@ import { storageUrl } from "../store/open.ts";
 import { isProblem, type HostStatus } from "../protocol/api.ts";
 import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
 export type Source = "store" | "api";
 
@@ -72,7 +72,7 @@ export default defineCommand({
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       const now = Date.now();
       const source = chooseSource(String(args.from), config.server);
       const silentAfterMs = config.alerts.silent_after_s * 1000;
