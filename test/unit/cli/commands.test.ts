@@ -108,7 +108,7 @@ describe("pmon top", () => {
     const now = Date.now();
     await withDb(async (db) => {
       await registerHost(db, "h1", { secretHash: "0".repeat(64), istate: ISTATE.running });
-      const processes = [makeProcess({ pid: 10, comm: "idle", cpu_pct: 1 }), makeProcess({ pid: 20, comm: "burner", cpu_pct: 95 })];
+      const processes = [makeProcess({ pid: 10, comm: "idle", cmdline: "idle --wait", cpu_pct: 1 }), makeProcess({ pid: 20, comm: "burner", cmdline: "burner --hot", cpu_pct: 95 })];
       await writeReports(db, [{ report: makeReport({ host: "h1", time: now - 5000, processes }), receivedAt: now - 5000 }]);
     });
     const text = await pmon("top", "--by", "cpu");
