@@ -10,10 +10,10 @@ import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
-export type Source = "store" | "api";
+type Source = "store" | "api";
 
 /** auto: the store when it is reachable from here (a MySQL URL, or an existing SQLite file), else the server's API. */
-export function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
+function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
   if (wanted === "store" || wanted === "api") return wanted;
   if (wanted !== "auto") throw new UserError(`--from must be store, api or auto, got "${wanted}"`);
   const url = storageUrl(server);

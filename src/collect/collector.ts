@@ -45,7 +45,7 @@ const NO_NETWORK_CAPABILITIES = { sock_diag: false };
  * costs as much as the sockets on the host (15-20 ms with 2,000 of them) and servers rarely change ports,
  * so a port opened later shows up within this time.
  */
-export const LISTEN_REFRESH_S = 300;
+const LISTEN_REFRESH_S = 300;
 
 export function createCollector(opts: CollectorOptions): Collector {
   const userName = createUserResolver(opts.passwdPath);

@@ -60,7 +60,7 @@ export function checkDeployConfig(config: ResolvedConfig): void {
   }
 }
 
-export function fleetOver(env: FleetEnv): Fleet {
+function fleetOver(env: FleetEnv): Fleet {
   const { db, config } = env;
   const now = env.now ?? Date.now;
   const lease = () => now() + DEPLOY_LEASE_MS;

@@ -51,7 +51,7 @@ export interface ErrorReply {
  *  413 body too large                           → rejected, drop
  *  5xx, network error                           → try the next server, else spool
  */
-export const STATUS = {
+const STATUS = {
   ok: 200,
   badRequest: 400,
   unauthorized: 401,
@@ -88,7 +88,7 @@ export function sha256Hex(data: Uint8Array | string): string {
  * secret, the server uses the stored hash directly. (A leaked host table therefore allows forging that
  * host's reports; the plaintext secret still never leaves the host.)
  */
-export function signReport(secret: string, host: string, timestampMs: number, body: Uint8Array): string {
+function signReport(secret: string, host: string, timestampMs: number, body: Uint8Array): string {
   return signWithKey(hashSecret(secret), host, timestampMs, body);
 }
 

@@ -70,7 +70,7 @@ const kbs = (bytesPerS: number) => round(bytesPerS / KB, 2);
 const txt = (s: string) => s.toWellFormed();
 
 /** The command line as the legacy `remarks` (whitespace collapsed); kernel threads get "[comm]". */
-export function processRemarks(p: { cmdline: string; comm: string }): string {
+function processRemarks(p: { cmdline: string; comm: string }): string {
   const cmd = txt(p.cmdline).replace(/\s+/g, " ").trim();
   return cmd || `[${txt(p.comm)}]`;
 }

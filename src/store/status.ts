@@ -10,7 +10,7 @@ export interface HostStatusOptions {
   silentAfterMs?: number;
 }
 
-export const DEFAULT_SILENT_AFTER_MS = 120_000;
+const DEFAULT_SILENT_AFTER_MS = 120_000;
 
 interface ConfigRow {
   rshost: string;
@@ -24,7 +24,7 @@ interface ConfigRow {
 }
 
 /** The state name for the legacy istate, the deploy error and the report age. */
-export function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
+function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
   if (row.istate === -1) return "removed";
   if (row.deploy_error) return "failed";
   if (row.istate === 0) return "removing";
