@@ -71,9 +71,6 @@ describe("socket owners", () => {
     rmSync(join(root, "200"), { recursive: true });
     fd(300, 1, "socket:[5002]");
     expect(owners.resolve([5002]).get(5002)).toBe(300);
-    // the live pid set from the process scan can stand in for the /proc checks
-    expect(owners.resolve([5002], new Set([300])).get(5002)).toBe(300);
-    expect(owners.resolve([5002], new Set([1])).get(5002)).toBe(300); // "gone" → rescanned → found again
     expect(owners.stats.fdDirsRead).toBeGreaterThan(0);
   });
 
