@@ -117,6 +117,26 @@ describe("manager loop", () => {
     expect(calls.get("10.9.0.1")).toBe(h.deploy_failures); // one probe per attempt
   }, 60_000);
 
+  test("the manager runs on the injected clock: leases, retry times and claims follow opts.now", async () => {
+    const db = await store();
+    await recordVersion(db, "1.0.0");
+    const day = 86_400_000;
+    const fakeNow = Date.now() + 2 * day;
+    // waiting for a retry until tomorrow by the wall clock, overdue by the manager's clock
+    await db.exec("INSERT INTO tb_monitor_host_config (rshost, istate, next_deploy_at) VALUES ('10.9.2.1', 1, ?)", [Date.now() + day]);
+    const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1 } });
+    const calls = new Map<string, number>();
+    const stop = startManager({ config, log, db }, { runner: refusingRunner(calls), notifier: recordingNotifier([]), version: "1.0.0", retryBaseMs: 60_000, now: () => fakeNow });
+    try {
+      await waitFor("the deployment attempt", async () => ((await getHost(db, "10.9.2.1"))?.deploy_failures ?? 0) >= 1, 30_000, 50);
+    } finally {
+      await stop();
+    }
+    expect(calls.get("10.9.2.1")).toBe(1);
+    // the retry is scheduled from the injected clock: first retry after retryBaseMs
+    expect(Number((await getHost(db, "10.9.2.1"))!.next_deploy_at)).toBe(fakeNow + 60_000);
+  }, 60_000);
+
   test("a new version starts a rollout, which stops by itself when too many hosts fail", async () => {
     const db = await store();
     await recordVersion(db, "0.9.0");
