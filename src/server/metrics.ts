@@ -1,6 +1,7 @@
 // A tiny Prometheus text-format registry: counters and gauges with labels, and one summary for store latency.
 
 import { renderAlertMetrics } from "../alerts/metrics.ts";
+import { renderFleetMetrics } from "../fleet/metrics.ts";
 import { renderProcessMetrics } from "./process-metrics.ts";
 
 type Labels = Record<string, string>;
@@ -70,6 +71,7 @@ export interface ServerMetrics {
   storeLatency: Histogram;
   queueDepth: Family;
   clockSkewAgents: Family;
+  hosts: Family;
   render(): string;
 }
 
@@ -84,9 +86,10 @@ export function createMetrics(): ServerMetrics {
     storeLatency: new Histogram("pmon_store_write_seconds", "Duration of one writeReports batch"),
     queueDepth: new Family("pmon_ingest_queue_depth", "Reports waiting to be written", "gauge"),
     clockSkewAgents: new Family("pmon_agents_clock_skewed", "Hosts whose clock differs from the server's by more than server.clock_warn_s", "gauge"),
+    hosts: new Family("pmon_hosts", "Enrolled hosts by state, as pmon status shows them", "gauge"),
   };
   return {
     ...m,
-    render: () => Object.values(m).map((f) => f.render()).join("\n") + "\n" + renderAlertMetrics() + renderProcessMetrics(),
+    render: () => Object.values(m).map((f) => f.render()).join("\n") + "\n" + renderAlertMetrics() + renderFleetMetrics() + renderProcessMetrics(),
   };
 }

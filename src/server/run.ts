@@ -9,7 +9,7 @@ import { getHost, recordReportSeen } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
-import { hostStatuses } from "../store/status.ts";
+import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
@@ -66,6 +66,7 @@ export function createServerCore(
     ingest,
     getHost: (host) => getHost(db, host),
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
+    hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
     maxSkewS: s.max_skew_s,

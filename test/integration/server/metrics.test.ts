@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../../package.json";
+import { HOST_STATES } from "../../../src/protocol/api.ts";
 import { until } from "../../helpers/agent/harness.ts";
 import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../helpers/server/procs.ts";
 
@@ -53,4 +54,7 @@ test("promtool accepts /metrics; process_*, build info and reports counted after
   expect(sample(text, "process_open_fds")!).toBeGreaterThan(3);
   expect(sample(text, `pmon_build_info{version="${pkg.version}"`)).toBe(1);
   expect(text).not.toMatch(/^# HELP .*src\//m); // HELP texts describe the metric, not the code
+  // host counts by every state pmon status knows, from the same classification
+  for (const state of HOST_STATES) expect(sample(text, `pmon_hosts{state="${state}"}`)).toBe(state === "running" ? 1 : 0);
+  expect(sample(text, 'pmon_fleet_jobs_total{action="deploy",outcome="running"}')).toBe(0);
 }, 120_000);
