@@ -8,6 +8,7 @@ import { storageUrl } from "../store/open.ts";
 import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
 import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 export type Source = "store" | "api";
 
@@ -78,7 +79,7 @@ export default defineCommand({
       const silentAfterMs = config.alerts.silent_after_s * 1000;
       const hosts = source === "store" ? await withStore(config.server, (db) => hostStatuses(db, now, { silentAfterMs })) : await fromApi(config);
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-      process.stdout.write(args.json ? JSON.stringify({ hosts }, null, 2) + "\n" : renderStatus(hosts, { colour }));
+      process.stdout.write(args.json ? terminalJson({ hosts }) + "\n" : renderStatus(hosts, { colour }));
       return hosts.some(isProblem) ? 1 : 0;
     });
   },
