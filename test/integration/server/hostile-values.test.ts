@@ -1,8 +1,9 @@
 // Values no real host produces, sent by an enrolled host to the real server (HTTP on loopback) over
 // both stores: each is a 400 naming the field, before the store (no failed batch, no one-by-one
-// fallback), the host's clock skew is untouched, and its next honest report is stored.
+// fallback), the host's clock skew is untouched, and its next honest report is stored. And the agent
+// side: a FUSE device name longer than the protocol allows is cut on the host, not refused.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
@@ -11,6 +12,8 @@ import { createLogger } from "../../../src/log.ts";
 import { MAX_PID } from "../../../src/protocol/report.ts";
 import { registerHost } from "../../../src/store/hosts.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
+import { createProcFs } from "../../../src/procfs/fs.ts";
+import { fixtureReport, PROC, PROC_NEXT } from "../../helpers/collect/helpers.ts";
 import { reportRequest, validReport } from "../../helpers/server/fixtures.ts";
 import { BACKENDS } from "../../helpers/store/backends.ts";
 
@@ -99,6 +102,33 @@ describe.each(BACKENDS)("hostile values on $name", (backend) => {
     // ... a spooled-looking time a month back, sent as fresh: the skew is clamped, not -30 days
     expect((await post(validReport(HOST, `behind-${++seq}`, Date.now() - 30 * 86_400_000))).status).toBe(200);
     expect(Number((await hostRow()).clock_skew_ms)).toBe(-300_000);
+  });
+
+  test("a 300-character FUSE device name is cut on the host: the server accepts the report", async () => {
+    const device = `sshfs#backup@nas.example:/${"d".repeat(300 - 26)}`;
+    expect(device.length).toBe(300);
+    const fstype = `fuse.${"f".repeat(80)}`;
+    // the fixture host's mounts plus one FUSE mount whose names exceed the protocol's limits
+    const withFuse = (root: string) =>
+      createProcFs(root, {
+        readText: (path) => {
+          const text = readFileSync(path, "latin1");
+          return path.endsWith("/self/mounts") ? `${text}${device} /mnt/backup ${fstype} rw,nosuid,nodev 0 0\n` : text;
+        },
+      });
+    const statfs = (path: string) => {
+      if (path !== "/" && path !== "/mnt/backup") throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return { bsize: 4096, blocks: 1000, bfree: 400, bavail: 300 };
+    };
+    const collected = fixtureReport({ proc: withFuse(PROC), statfs, host: HOST, now: () => Date.now() }, withFuse(PROC_NEXT));
+    const fuse = collected.system.filesystems.find((f) => f.mount === "/mnt/backup");
+    expect(fuse).toBeDefined();
+    expect(fuse!.device).toBe(device.slice(0, 255));
+    expect(fuse!.fstype.length).toBe(64);
+    const { status } = await post(collected);
+    expect(status).toBe(200);
+    const [row] = await server.db.query<{ part: string }>("SELECT part FROM tb_monitor_disk_info WHERE rshost = ? AND mount = '/mnt/backup'", [HOST]);
+    expect(row!.part).toBe(device.slice(0, 255));
   });
 
   test("re-enrolling (a new secret) forgets the old agent's clock", async () => {
