@@ -4,7 +4,7 @@
 // the fixed sections are clamped into range; lists beyond the row limit are trimmed, least busy first
 // (processes are folded into `rest`, so the totals still add up). Every drop is counted in
 // collector_errors.
-import { checkField, MAX_ROWS_PER_REPORT, REPORT, ReportError, rowCount, type Field, type ProcessRecord, type Report } from "./report.ts";
+import { checkField, MAX_ROWS_PER_REPORT, REPORT, ReportError, rowCount, type ArrayField, type Field, type ProcessRecord, type Report } from "./report.ts";
 
 /** Cuts `s` to at most `max` UTF-16 units without splitting a surrogate pair. */
 export function cutString(s: string, max: number): string {
@@ -55,7 +55,6 @@ function fit(field: Field, v: unknown, path: string, count: Count): unknown {
       for (const item of v) {
         const fitted = fitItem(field.of, item);
         if (fitted === undefined) count(`dropped_${name}`);
-        else if (kept.length >= field.maxItems) count(`dropped_${name}`);
         else kept.push(fitted);
       }
       return kept;
@@ -99,32 +98,52 @@ function cutStrings(field: Field, v: unknown): unknown {
   return v;
 }
 
-/** Brings the report under MAX_ROWS_PER_REPORT: connections first, then processes, then the rest. */
+/**
+ * Brings each list under its limit and the report under MAX_ROWS_PER_REPORT: the least busy go first,
+ * connections before processes; processes are folded into rest, so the host totals stay whole.
+ */
 function trimRows(r: Report, count: Count): void {
+  const busy = (x: { rx_bytes_per_s: number; tx_bytes_per_s: number }) => x.rx_bytes_per_s + x.tx_bytes_per_s;
+  const limit = (name: "processes" | "connections" | "listen_ports" | "unattributed") => (REPORT.fields[name] as ArrayField).maxItems;
+  const systemLimit = (name: "filesystems" | "disks" | "interfaces") => (REPORT.fields.system.fields[name] as ArrayField).maxItems;
+  const keepBusiest = <T>(xs: T[], n: number, by: (x: T) => number, name: string): T[] => {
+    if (xs.length <= n) return xs;
+    count(`dropped_${name}`, xs.length - n);
+    return [...xs].sort((a, b) => by(b) - by(a)).slice(0, Math.max(0, n));
+  };
+  const foldProcesses = (n: number) => {
+    if (r.processes.length <= n) return;
+    const ranked = [...r.processes].sort((a, b) => b.cpu_pct - a.cpu_pct || b.rss_bytes - a.rss_bytes);
+    foldIntoRest(r, ranked.slice(n));
+    count("folded_processes", ranked.length - n);
+    r.processes = ranked.slice(0, n).sort((a, b) => a.pid - b.pid);
+  };
+
+  foldProcesses(limit("processes"));
+  r.connections = keepBusiest(r.connections, limit("connections"), busy, "connections");
+  r.listen_ports = keepBusiest(r.listen_ports, limit("listen_ports"), busy, "listen_ports");
+  r.unattributed = keepBusiest(r.unattributed, limit("unattributed"), busy, "unattributed");
+  r.system.filesystems = keepBusiest(r.system.filesystems, systemLimit("filesystems"), (f) => f.total_bytes, "filesystems");
+  r.system.disks = keepBusiest(r.system.disks, systemLimit("disks"), (d) => d.util_pct, "disks");
+  r.system.interfaces = keepBusiest(r.system.interfaces, systemLimit("interfaces"), busy, "interfaces");
+
   let over = rowCount(r) - MAX_ROWS_PER_REPORT;
   if (over <= 0) return;
-  const busy = (x: { rx_bytes_per_s: number; tx_bytes_per_s: number }) => x.rx_bytes_per_s + x.tx_bytes_per_s;
-  const cut = <T>(xs: T[], by: (x: T) => number, name: string): T[] => {
-    const n = Math.min(over, xs.length);
-    if (n === 0) return xs;
-    over -= n;
-    count(`dropped_${name}`, n);
-    return [...xs].sort((a, b) => by(b) - by(a)).slice(0, xs.length - n);
+  const shrink = <T>(xs: T[], by: (x: T) => number, name: string): T[] => {
+    const kept = keepBusiest(xs, xs.length - Math.min(over, xs.length), by, name);
+    over -= xs.length - kept.length;
+    return kept;
   };
-  r.connections = cut(r.connections, busy, "connections");
+  r.connections = shrink(r.connections, busy, "connections");
   if (over > 0) {
     const n = Math.min(over, r.processes.length);
-    const ranked = [...r.processes].sort((a, b) => b.cpu_pct - a.cpu_pct || b.rss_bytes - a.rss_bytes);
-    const folded = ranked.slice(ranked.length - n);
-    r.processes = ranked.slice(0, ranked.length - n).sort((a, b) => a.pid - b.pid);
-    foldIntoRest(r, folded);
+    foldProcesses(r.processes.length - n);
     over -= n;
-    count("folded_processes", n);
   }
-  if (over > 0) r.listen_ports = cut(r.listen_ports, busy, "listen_ports");
-  if (over > 0) r.unattributed = cut(r.unattributed, busy, "unattributed");
-  if (over > 0) r.system.disks = cut(r.system.disks, (d) => d.util_pct, "disks");
-  if (over > 0) r.system.filesystems = cut(r.system.filesystems, (f) => f.total_bytes, "filesystems");
+  if (over > 0) r.listen_ports = shrink(r.listen_ports, busy, "listen_ports");
+  if (over > 0) r.unattributed = shrink(r.unattributed, busy, "unattributed");
+  if (over > 0) r.system.disks = shrink(r.system.disks, (d) => d.util_pct, "disks");
+  if (over > 0) r.system.filesystems = shrink(r.system.filesystems, (f) => f.total_bytes, "filesystems");
 }
 
 function foldIntoRest(r: Report, folded: ProcessRecord[]): void {
