@@ -21,8 +21,9 @@ export const DEFAULT_SENSITIVE_WORDS: readonly string[] = [
   "credentials",
 ];
 
-// scheme://user:password@host -> scheme://user:********@host
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi;
+// scheme://user:password@host -> scheme://user:********@host; up to the authority's last "@", so a
+// password holding "@" is masked whole
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/]*@/gi;
 
 export interface Masker {
   /** The arguments with every secret replaced by MASK (a new array; unchanged arguments are reused). */

@@ -35,7 +35,11 @@ function fit(field: Field, v: unknown, path: string, count: Count): unknown {
       return typeof v === "string" && !field.pattern ? cutString(v, field.maxLength) : v;
     case "int":
     case "number": {
-      if (typeof v !== "number" || Number.isNaN(v)) return v;
+      if (typeof v !== "number") return v;
+      if (Number.isNaN(v)) {
+        count("value_clamped");
+        return field.min;
+      }
       const clamped = Math.min(field.max, Math.max(field.min, v));
       if (clamped !== v) count("value_clamped");
       return field.kind === "int" ? Math.round(clamped) : clamped;

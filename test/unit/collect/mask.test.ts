@@ -21,10 +21,11 @@ describe("maskArgs", () => {
     ]);
     expect(mask(["mysql", "-uroot", "-psecret", "-h", "db", "-P3306", "-p"])).toEqual(["mysql", "-uroot", `-p${MASK}`, "-h", "db", "-P3306", "-p"]);
     expect(mask(["/usr/bin/mariadb-dump", "-pX1"])).toEqual(["/usr/bin/mariadb-dump", `-p${MASK}`]);
-    expect(mask(["psql", "postgresql://bob:pw1@db:5432/app", "--url=redis://:pw2@cache:6379"])).toEqual([
+    expect(mask(["psql", "postgresql://bob:pw1@db:5432/app", "--url=redis://:pw2@cache:6379", "ftp://u:p@ss:w@rd@h/f@x"])).toEqual([
       "psql",
       `postgresql://bob:${MASK}@db:5432/app`,
       `--url=redis://:${MASK}@cache:6379`,
+      `ftp://u:${MASK}@h/f@x`,
     ]);
   });
 

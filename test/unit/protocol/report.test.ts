@@ -84,12 +84,14 @@ describe("fitReport: the agent sends only what the server accepts", () => {
   test("an item that still breaks the table is dropped and counted, not the report", () => {
     const r = makeReport();
     r.processes[1]!.cpu_pct = Number.NaN;
+    r.system.cpu.user_pct = Number.NaN; // a fixed section cannot drop: the value is clamped
     r.connections[0]!.rx_bytes_per_s = Number.POSITIVE_INFINITY;
     const f = fitReport(r);
     expect(refusal(f)).toBe("accepted");
     expect(f.processes.length).toBe(r.processes.length - 1);
     expect(f.connections.length).toBe(r.connections.length - 1);
-    expect(f.collector_errors).toEqual({ dropped_processes: 1, dropped_connections: 1 });
+    expect(f.system.cpu.user_pct).toBe(0);
+    expect(f.collector_errors).toEqual({ dropped_processes: 1, dropped_connections: 1, value_clamped: 1 });
   });
 
   test("30,000 processes: the least busy are folded into rest, totals unchanged", () => {
