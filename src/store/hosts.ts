@@ -98,7 +98,8 @@ export async function registerHost(
   return (await getHost(db, rshost))!;
 }
 
-const FORGET_CLOCK = "clock_skew_ms = NULL, last_agent_time = NULL";
+/** SET clause for a host whose key is replaced: a new agent, so nothing learned about the old one's clock holds. */
+export const FORGET_CLOCK = "clock_skew_ms = NULL, last_agent_time = NULL";
 
 /** Sets istate (and any of `extra`; a new secret_hash forgets the old agent's clock); returns false when the host does not exist. */
 export async function setHostState(db: Db, rshost: string, istate: number, extra: HostUpdate = {}, nowMs = Date.now()): Promise<boolean> {

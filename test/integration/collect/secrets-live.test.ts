@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOnce } from "../../../src/agent/once.ts";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { TABLES } from "../../../src/store/schema.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";

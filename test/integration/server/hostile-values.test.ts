@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { MAX_PID } from "../../../src/protocol/report.ts";
+import { hashSecret } from "../../../src/protocol/api.ts";
+import { setSecretHash } from "../../../src/store/fleet.ts";
 import { registerHost } from "../../../src/store/hosts.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { createProcFs } from "../../../src/procfs/fs.ts";
@@ -131,8 +133,14 @@ describe.each(BACKENDS)("hostile values on $name", (backend) => {
     expect(row!.part).toBe(device.slice(0, 255));
   });
 
-  test("re-enrolling (a new secret) forgets the old agent's clock", async () => {
+  test("re-enrolling (a new secret, by either store path) forgets the old agent's clock", async () => {
     expect((await hostRow()).clock_skew_ms).not.toBeNull();
+    // the re-key of `pmon enroll` (same secret here, so the host can report again)
+    await setSecretHash(server.db, HOST, hashSecret(secret), Date.now());
+    expect((await hostRow()).clock_skew_ms).toBeNull();
+    expect((await post(validReport(HOST, `rekeyed-${++seq}`))).status).toBe(200);
+    expect((await hostRow()).clock_skew_ms).not.toBeNull();
+    // registering the host again
     await registerHost(server.db, HOST, { secretHash: "0".repeat(64), istate: 2 });
     const row = await hostRow();
     expect(row.clock_skew_ms).toBeNull();
