@@ -1,6 +1,7 @@
 // `make package` output on a real systemd host (Debian under systemd-nspawn): install, enable, upgrade with a
 // changed config, remove, purge. The .rpm is checked for its contents (no RPM-based host here to install it on).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,6 +73,24 @@ describe("the .deb on a systemd host", () => {
     await waitFor("the server's store in /var/lib/pmon", () => existsSync(join(host.root, "var/lib/pmon/pmon.db")), 10_000);
   }, 180_000);
 
+  test("the packaged agent unit runs with the packaged config and its reports reach the packaged server", async () => {
+    // the server's user registers the host and writes the secret where the default config looks for it
+    await host.must(["runuser", "-u", "pmon", "--", "pmon", "enroll", host.name, "--no-deploy", "--secret-out", "/var/lib/pmon/agent.secret"]);
+    await host.must(["systemctl", "enable", "--now", "pmon-agent.service"]);
+    const db = join(host.root, "var/lib/pmon/pmon.db");
+    await waitFor("a report of the packaged agent in the packaged server's store", () => {
+      const store = new Database(db, { readonly: true });
+      try {
+        const row = store.query("SELECT COUNT(*) AS n FROM tb_monitor_host_info WHERE rshost = ?").get(host.name) as { n: number };
+        return row.n > 0;
+      } finally {
+        store.close();
+      }
+    }, 60_000);
+    const pid = Number((await host.must(["systemctl", "show", "-P", "MainPID", "pmon-agent.service"])).trim());
+    expect((await host.must(["readlink", `/proc/${pid}/exe`])).trim()).toBe("/usr/bin/pmon");
+  }, 120_000);
+
   test("the packaged units are the init/ units with packaged paths, sandbox included", () => {
     const body = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#"));
     const server = readFileSync(join(host.root, "lib/systemd/system/pmon-server.service"), "utf8");
@@ -103,7 +122,7 @@ describe("the .deb on a systemd host", () => {
     expect(await healthz(9300)).toBe(false);
   }, 180_000);
 
-  test("apt remove stops the server and keeps data and config; purge deletes them", async () => {
+  test("apt remove stops server and agent and keeps data and config; purge deletes them", async () => {
     await host.must(["apt-get", "remove", "-y", "-q", "pmon"], { timeoutMs: 120_000 });
     expect(existsSync(join(host.root, "usr/bin/pmon"))).toBe(false);
     expect(existsSync(join(host.root, "lib/systemd/system/pmon-server.service"))).toBe(false);
@@ -111,6 +130,7 @@ describe("the .deb on a systemd host", () => {
     expect(existsSync(join(host.root, "var/lib/pmon/pmon.db"))).toBe(true);
     expect(existsSync(join(host.root, "etc/pmon/pmon.toml"))).toBe(true);
     expect((await host.exec(["systemctl", "is-enabled", "pmon-server.service"])).code).not.toBe(0);
+    expect((await host.exec(["systemctl", "is-active", "pmon-agent.service"])).code).not.toBe(0);
 
     await host.must(["apt-get", "purge", "-y", "-q", "pmon"], { timeoutMs: 120_000 });
     expect(existsSync(join(host.root, "var/lib/pmon"))).toBe(false);
