@@ -158,6 +158,7 @@ let subnetSeq = 0;
 
 /** Boots a private copy of the cached root. Call `down()` in afterAll (it also runs at process exit). */
 export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHost> {
+  sweepStaleHosts();
   const base = await systemdHostRoot();
   const id = Math.random().toString(36).slice(2, 8);
   const name = opts.name ?? `sd-${id}`;
@@ -251,6 +252,7 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
       if (nspawn!.exitCode !== null) throw new Error(`systemd-nspawn exited ${nspawn!.exitCode}: ${readFileSync(join(dir, "nspawn.err"), "utf8").slice(-2000)}`);
       return findInit(nspawnPid);
     }, 30_000, 100);
+    writeFileSync(join(dir, "init.pid"), `${initPid}\n`);
     // systemctl needs systemd's private socket, which exists only once systemd is up far enough.
     await waitFor(`systemd's socket in ${name}`, () => existsSync(`/proc/${initPid}/root/run/systemd/private`), 30_000, 100);
     const state = await runIn(initPid, ["systemctl", "is-system-running", "--wait"], { timeoutMs: 90_000 });
@@ -266,6 +268,34 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
     throw e;
   }
   return host;
+}
+
+/**
+ * Hosts of test processes that were killed hard (no afterAll ran) are removed here: their systemd is
+ * killed, their namespace and root copy deleted. Hosts of running test processes are left alone.
+ */
+function sweepStaleHosts(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    const m = /^pmon-sdhost-([a-z0-9]+)-/.exec(entry);
+    if (!m) continue;
+    const dir = join(tmpdir(), entry);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(dir, "owner.pid"), "utf8"));
+    } catch {
+      continue; // being created right now, or not ours
+    }
+    if (!owner || isAlive(owner)) continue;
+    try {
+      const pid = Number(readFileSync(join(dir, "init.pid"), "utf8"));
+      // only our own container's systemd (its parent is the systemd-nspawn of this dir), never a reused pid
+      const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      if (pid && ppid && readFileSync(`/proc/${ppid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGKILL");
+    } catch {}
+    Bun.spawnSync(["ip", "netns", "del", `pmon-sd-${m[1]}`]);
+    Bun.spawnSync(["ip", "link", "del", `pmsd-${m[1]}`]);
+    Bun.spawnSync(["rm", "-rf", "--one-file-system", dir]);
+  }
 }
 
 function runIn(initPid: number, argv: string[], o: { timeoutMs?: number; stdin?: string }): Promise<RunResult> {
