@@ -86,10 +86,10 @@ describe("the .deb on a systemd host", () => {
       } finally {
         store.close();
       }
-    }, 60_000);
+    }, 90_000); // the packaged config's interval: 30 s plus up to 5 s of jitter
     const pid = Number((await host.must(["systemctl", "show", "-P", "MainPID", "pmon-agent.service"])).trim());
     expect((await host.must(["readlink", `/proc/${pid}/exe`])).trim()).toBe("/usr/bin/pmon");
-  }, 120_000);
+  }, 150_000);
 
   test("the packaged units are the init/ units with packaged paths, sandbox included", () => {
     const body = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#"));
