@@ -35,6 +35,8 @@ export interface SystemdHost {
 }
 
 export interface BootOptions {
+  /** Debian packages installed in the root beyond HOST_PACKAGES (a root per package set is cached) */
+  extraPackages?: string[];
   /** hostname inside (letters, digits, "-"); default sd-<random> */
   name?: string;
   /** called with the root copy before boot, to put files in place */
@@ -89,9 +91,11 @@ function cacheBase(): string {
  * The bare root, built on first use and cached under /var/cache/pmon-test (PMON_TEST_CACHE). Without a
  * writable cache it is built in a temporary directory for this process only.
  */
-export async function systemdHostRoot(): Promise<string> {
+export async function systemdHostRoot(extraPackages: string[] = []): Promise<string> {
   const { mirror, suite } = aptMirror();
-  const key = createHash("sha256").update(JSON.stringify({ ROOT_RECIPE, mirror, suite, HOST_PACKAGES })).digest("hex").slice(0, 16);
+  const packages = [...new Set([...HOST_PACKAGES, ...extraPackages])];
+  for (const p of packages) if (!/^[a-z0-9][a-z0-9.+-]*$/.test(p)) throw new Error(`systemd-host: not a Debian package name: ${JSON.stringify(p)}`);
+  const key = createHash("sha256").update(JSON.stringify({ ROOT_RECIPE, mirror, suite, packages })).digest("hex").slice(0, 16);
   let base = cacheBase();
   try {
     mkdirSync(base, { recursive: true });
@@ -118,13 +122,13 @@ export async function systemdHostRoot(): Promise<string> {
     if (existsSync(join(root, ".complete"))) return root;
     const building = `${root}.building`;
     rmSync(building, { recursive: true, force: true });
-    await must(["debootstrap", "--variant=minbase", `--include=${HOST_PACKAGES.join(",")}`, suite, building, mirror], { timeoutMs: 20 * 60_000 });
+    await must(["debootstrap", "--variant=minbase", `--include=${packages.join(",")}`, suite, building, mirror], { timeoutMs: 20 * 60_000 });
     // No downloaded .debs in every copy; no first-boot questions; the console is passive.
     await must(["chroot", building, "apt-get", "clean"]);
     writeFileSync(join(building, "etc/machine-id"), "");
     rmSync(join(building, "etc/hostname"), { force: true });
     await must(["chroot", building, "systemctl", "mask", "systemd-firstboot.service", "console-getty.service", "getty@tty1.service"]);
-    writeFileSync(join(building, ".complete"), `${new Date().toISOString()} ${suite} ${mirror} ${HOST_PACKAGES.join(" ")}\n`);
+    writeFileSync(join(building, ".complete"), `${new Date().toISOString()} ${suite} ${mirror} ${packages.join(" ")}\n`);
     rmSync(root, { recursive: true, force: true });
     renameSync(building, root);
     return root;
@@ -159,7 +163,7 @@ let subnetSeq = 0;
 /** Boots a private copy of the cached root. Call `down()` in afterAll (it also runs at process exit). */
 export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHost> {
   sweepStaleHosts();
-  const base = await systemdHostRoot();
+  const base = await systemdHostRoot(opts.extraPackages);
   const id = Math.random().toString(36).slice(2, 8);
   const name = opts.name ?? `sd-${id}`;
   const dir = mkdtempSync(join(tmpdir(), `pmon-sdhost-${id}-`));

@@ -76,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.down();
-});
+}, 60_000);
 
 describe("hardened units on a systemd host", () => {
   test("the server runs as pmon, sandboxed, and answers /healthz", async () => {

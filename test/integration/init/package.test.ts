@@ -1,5 +1,6 @@
 // `make package` output on a real systemd host (Debian under systemd-nspawn): install, enable, upgrade with a
-// changed config, remove, purge. The .rpm is checked for its contents (no RPM-based host here to install it on).
+// changed config, remove, purge. The .rpm is checked for its contents and its scripts are run by Debian's rpm
+// on such a host (no RPM-based distribution here: --nodeps, since Debian's rpm database lists no packages).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
@@ -17,6 +18,7 @@ let outDir: string;
 let deb1: string;
 let deb2: string;
 let rpmFile: string;
+let rpm2: string;
 let binSha: string;
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -27,13 +29,7 @@ async function buildPackages(version: string, formats: string): Promise<string[]
   return r.stdout.trim().split("\n");
 }
 
-async function healthz(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://${host.addr}:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
-}
+const healthz = (port: number) => healthzOf(host, port);
 
 const mainPid = async () => Number((await host.must(["systemctl", "show", "-P", "MainPID", "pmon-server.service"])).trim());
 const stat = async (path: string) => (await host.must(["stat", "-c", "%U %G %a", path])).trim();
@@ -42,7 +38,7 @@ beforeAll(async () => {
   binSha = sha256(requireBinary());
   outDir = mkdtempSync(join(tmpdir(), "pmon-package-"));
   [deb1, rpmFile] = (await buildPackages(V1, "deb rpm")) as [string, string];
-  [deb2] = (await buildPackages(V2, "deb")) as [string];
+  [deb2, rpm2] = (await buildPackages(V2, "deb rpm")) as [string, string];
   host = await bootSystemdHost({
     prepare(root) {
       for (const f of [deb1, deb2]) copyFileSync(f, join(root, "root", basename(f)));
@@ -53,7 +49,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.down();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+}, 60_000);
+
+const healthzOf = async (h: SystemdHost, port: number) => {
+  try {
+    return (await fetch(`http://${h.addr}:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+};
 
 describe("the .deb on a systemd host", () => {
   test("install, then `systemctl enable --now pmon-server` gives a server answering /healthz as the pmon user", async () => {
@@ -172,4 +176,53 @@ describe("the .rpm", () => {
       rmSync(x, { recursive: true, force: true });
     }
   }, 60_000);
+
+  describe("installed by Debian's rpm on a systemd host", () => {
+    let rh: SystemdHost;
+    const rpm = (...args: string[]) => rh.must(["rpm", "--force-debian", "--nodeps", ...args], { timeoutMs: 120_000 });
+    const rpmStat = async (path: string) => (await rh.must(["stat", "-c", "%U %G %a", path])).trim();
+    const rpmMainPid = async () => Number((await rh.must(["systemctl", "show", "-P", "MainPID", "pmon-server.service"])).trim());
+
+    beforeAll(async () => {
+      await host?.down(); // the .deb host is done
+      rh = await bootSystemdHost({
+        extraPackages: ["rpm"],
+        prepare(root) {
+          for (const f of [rpmFile, rpm2]) copyFileSync(f, join(root, "root", basename(f)));
+        },
+      });
+    }, 600_000);
+    afterAll(async () => {
+      await rh?.down();
+    }, 60_000);
+
+    test("%pre makes the user before the files land; the server runs; -U restarts it and keeps the config; -e keeps the data", async () => {
+      await rpm("-i", `/root/${basename(rpmFile)}`);
+      expect((await rh.must(["getent", "passwd", "pmon"])).trim()).toMatch(/^pmon:x:\d+:\d+:pmon server:\/var\/lib\/pmon:\/sbin\/nologin$/);
+      expect(await rpmStat("/var/lib/pmon")).toBe("pmon pmon 700");
+      expect(await rpmStat("/etc/pmon/pmon.toml")).toBe("root pmon 640");
+      expect(sha256(join(rh.root, "usr/bin/pmon"))).toBe(binSha);
+      await rh.must(["systemctl", "enable", "--now", "pmon-server.service"]);
+      await waitFor("/healthz of the server from the .rpm", () => healthzOf(rh, 9300), 30_000);
+      expect((await rh.must(["stat", "-c", "%U", `/proc/${await rpmMainPid()}`])).trim()).toBe("pmon");
+
+      const conf = join(rh.root, "etc/pmon/pmon.toml");
+      const changed = readFileSync(conf, "utf8").replace('listen = "0.0.0.0:9300"', 'listen = "0.0.0.0:9301"');
+      await rh.must(["sh", "-c", "cat > /etc/pmon/pmon.toml"], { stdin: changed });
+      const before = await rpmMainPid();
+      await rpm("-U", `/root/${basename(rpm2)}`);
+      expect((await rh.must(["rpm", "-q", "--qf", "%{VERSION}", "pmon"])).trim()).toBe(V2);
+      expect(readFileSync(conf, "utf8")).toBe(changed);
+      await waitFor("/healthz on the changed port after rpm -U", () => healthzOf(rh, 9301), 30_000);
+      expect(await rpmMainPid()).not.toBe(before);
+
+      await rpm("-e", "pmon");
+      expect(existsSync(join(rh.root, "usr/bin/pmon"))).toBe(false);
+      expect(await healthzOf(rh, 9301)).toBe(false);
+      expect((await rh.exec(["systemctl", "is-enabled", "pmon-server.service"])).code).not.toBe(0);
+      expect(existsSync(join(rh.root, "var/lib/pmon/pmon.db"))).toBe(true);
+      // a changed config is saved, not lost
+      expect(readFileSync(join(rh.root, "etc/pmon/pmon.toml.rpmsave"), "utf8")).toBe(changed);
+    }, 300_000);
+  });
 });
