@@ -158,9 +158,26 @@ function findInit(nspawnPid: number): number | undefined {
   return undefined;
 }
 
-let subnetSeq = 0;
+// subnets picked by this process whose veth may not exist yet
+const reserved = new Set<number>();
 
-/** Boots a private copy of the cached root. Call `down()` in afterAll (it also runs at process exit). */
+/** A 10.201.X.0/30 no interface of this machine uses yet (X starts from the pid, so parallel runs spread out). */
+async function freeSubnet(): Promise<number> {
+  const used = new Set([...(await must(["ip", "-o", "-4", "addr", "show"])).matchAll(/inet 10\.201\.(\d+)\./g)].map((m) => Number(m[1])));
+  for (let i = 0; i < 250; i++) {
+    const x = ((process.pid + i) % 250) + 1;
+    if (!used.has(x) && !reserved.has(x)) {
+      reserved.add(x);
+      return x;
+    }
+  }
+  throw new Error("systemd-host: every 10.201.X.0/30 is in use");
+}
+
+/**
+ * Boots a private copy of the cached root. Call `down()` in afterAll; hosts of a test process killed before
+ * that are removed by the next boot (bun test runs no exit handlers).
+ */
 export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHost> {
   sweepStaleHosts();
   const base = await systemdHostRoot(opts.extraPackages);
@@ -171,8 +188,7 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
   const root = join(dir, "root");
   const netns = `pmon-sd-${id}`;
   const hostVeth = `pmsd-${id}`;
-  // 10.201.X.0/30 per host: X from this process's pid and a counter, so parallel test files rarely collide.
-  const x = ((process.pid + subnetSeq++ * 37) % 250) + 1;
+  const x = await freeSubnet();
   const hostAddr = `10.201.${x}.1`;
   const addr = `10.201.${x}.2`;
   let nspawn: ReturnType<typeof Bun.spawn> | undefined;
@@ -188,6 +204,7 @@ export async function bootSystemdHost(opts: BootOptions = {}): Promise<SystemdHo
     Bun.spawnSync(["ip", "netns", "del", netns]);
     Bun.spawnSync(["ip", "link", "del", hostVeth]);
     Bun.spawnSync(["rm", "-rf", "--one-file-system", dir]);
+    reserved.delete(x);
   };
   process.on("exit", () => {
     if (!isDown) cleanup();
