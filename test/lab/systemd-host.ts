@@ -88,10 +88,13 @@ function cacheBase(): string {
 }
 
 /**
- * The bare root, built on first use and cached under /var/cache/pmon-test (PMON_TEST_CACHE). Without a
- * writable cache it is built in a temporary directory for this process only.
+ * The bare root, built on first use and cached under /var/cache/pmon-test (PMON_TEST_CACHE), or under the
+ * temp dir when that cannot be created.
  */
 export async function systemdHostRoot(extraPackages: string[] = []): Promise<string> {
+  for (const tool of ["debootstrap", "systemd-nspawn", "nsenter", "ip"]) {
+    if (!Bun.which(tool)) throw new Error(`systemd-host: ${tool} is missing: run 'make test-deps' (scripts/install-test-deps.sh)`);
+  }
   const { mirror, suite } = aptMirror();
   const packages = [...new Set([...HOST_PACKAGES, ...extraPackages])];
   for (const p of packages) if (!/^[a-z0-9][a-z0-9.+-]*$/.test(p)) throw new Error(`systemd-host: not a Debian package name: ${JSON.stringify(p)}`);
@@ -100,7 +103,8 @@ export async function systemdHostRoot(extraPackages: string[] = []): Promise<str
   try {
     mkdirSync(base, { recursive: true });
   } catch {
-    base = mkdtempSync(join(tmpdir(), "pmon-systemd-root-"));
+    base = join(tmpdir(), "pmon-test-cache");
+    mkdirSync(base, { recursive: true });
   }
   const root = join(base, `systemd-host-${suite}-${key}`);
   if (existsSync(join(root, ".complete"))) return root;
