@@ -30,7 +30,6 @@ install_dir = "${INSTALL_DIR}"
 use_systemd = "yes"
 `;
 
-
 /** The rendered agent unit turned into a one-shot `agent --once --json` with the same sandbox. */
 function onceUnit(unit: string, out: string, capabilities?: string): string {
   let u = unit
@@ -68,6 +67,8 @@ beforeAll(async () => {
   // which root on the hosts (here: this same host) accepts.
   await host.must(["useradd", "--system", "--user-group", "--home-dir", "/var/lib/pmon", "--shell", "/usr/sbin/nologin", "pmon"]);
   await host.must(["install", "-d", "-o", "pmon", "-g", "pmon", "-m", "0700", "/var/lib/pmon", "/var/lib/pmon/.ssh"]);
+  await host.must(["chown", "root:pmon", "/etc/pmon/pmon.toml"]);
+  await host.must(["chmod", "0640", "/etc/pmon/pmon.toml"]);
   await host.must(["runuser", "-u", "pmon", "--", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/var/lib/pmon/.ssh/id_ed25519"]);
   await host.must(["install", "-d", "-m", "0700", "/root/.ssh"]);
   await host.must(["install", "-m", "0600", "/var/lib/pmon/.ssh/id_ed25519.pub", "/root/.ssh/authorized_keys"]);
