@@ -270,7 +270,7 @@ function sqliteCreate(t: TableDef): string[] {
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
  * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
  */
-export const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "legacy tables with pmon columns",
@@ -289,6 +289,9 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
+export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(TABLES_V1.map((t) => [t.name, new Map(t.columns.map((col) => [col.name, col.mysql]))]));
 
 /** Every table pmon creates (for tests and tools). */
 export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { renderAgentUnit } from "../../../src/enroll/units.ts";
+import { renderAgentUnit } from "../../../src/deploy/units.ts";
 import { requireBinary, ROOT } from "../../helpers/binary.ts";
 import { waitFor } from "../../lab/lab.ts";
 import { bootSystemdHost, type SystemdHost } from "../../lab/systemd-host.ts";
