@@ -103,10 +103,12 @@ function jsonObject(v: unknown): Record<string, unknown> {
 export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
   const maxPoints = q.maxPoints ?? 3000;
   const topK = q.topK ?? 8;
-  const step = Math.max(1, Math.ceil((q.to - q.from) / 1000 / maxPoints));
-  const bucket = bucketSql(db, step);
   const range = [q.host, sqlTime(q.from), sqlTime(q.to)];
   const where = "rshost = ? AND a_time >= ? AND a_time <= ?";
+  // Every sample when they fit, else buckets wide enough that the range holds at most maxPoints.
+  const count = Number((await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM tb_monitor_host_info WHERE ${where}`, range))[0]?.n ?? 0);
+  const step = count <= maxPoints ? 1 : Math.max(1, Math.ceil((q.to - q.from) / 1000 / maxPoints));
+  const bucket = bucketSql(db, step);
 
   const [hostRows, procRows, restRows, devRows, portRows, unattrRows, fsRows] = await Promise.all([
     db.query<{ a_time: string; cpu_info: unknown; mem_info: unknown; io_info: unknown; net: unknown }>(

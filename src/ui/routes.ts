@@ -75,8 +75,6 @@ export function uiRoutes(deps: UiDeps): Record<string, typeof page | Handler> {
   async function data(path: string, url: URL): Promise<unknown> {
     const q = url.searchParams;
     switch (path) {
-      case "session":
-        return { ok: true, version: VERSION, now: now() };
       case "fleet": {
         const t = now();
         const [hosts, store, servers] = await Promise.all([
@@ -124,6 +122,8 @@ export function uiRoutes(deps: UiDeps): Record<string, typeof page | Handler> {
         return await login(req, server.requestIP(req)?.address ?? "unknown");
       }
       if (req.method !== "GET") throw new HttpError(405, "method_not_allowed", `${url.pathname} accepts GET only`);
+      // the page asks this before anything else: the one data-free route that answers without a session
+      if (path === "session") return jsonResponse(200, { ok: true, logged_in: authed(req), version: VERSION }, API_HEADERS);
       if (!authed(req)) throw new HttpError(401, "no_session", "log in first");
       return jsonResponse(200, await data(path, url), API_HEADERS);
     } catch (e) {

@@ -1,7 +1,7 @@
 // The web UI's entry: a hash router over the fleet, host and alerts pages, and the login form shown
 // whenever the server answers 401.
 import { alertsPage } from "./alerts.ts";
-import { NeedLogin, postJson } from "./api.ts";
+import { getJson, NeedLogin, postJson } from "./api.ts";
 import { h, show } from "./dom.ts";
 import { fleetPage } from "./fleet.ts";
 import { hostHash, hostPage, parseHostView, type HostView } from "./host.ts";
@@ -49,6 +49,10 @@ async function render(): Promise<void> {
   const params = new URLSearchParams(query);
   const parts = (path || "/").split("/").filter(Boolean);
   try {
+    // asked first so that a logged-out visit makes no refused request
+    const session = await getJson<{ logged_in: boolean }>("session");
+    if (mine !== rendering) return;
+    if (!session.logged_in) return loginForm();
     nav.hidden = false;
     let stop: () => void;
     if (parts[0] === "host" && parts[1]) {
