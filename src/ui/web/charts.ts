@@ -42,6 +42,20 @@ function axisValue(unit: Unit, v: number): string {
   return unit === "bytes" ? formatBytes(v) : formatRate(v);
 }
 
+/** 24-hour UTC tick labels; the date where it changes (and on the first tick). */
+function timeTicks(splits: number[], incrS: number): string[] {
+  let lastDay = "";
+  return splits.map((v) => {
+    const s = formatUtc(v * 1000);
+    const day = s.slice(5, 10);
+    const time = incrS < 60 ? s.slice(11, 19) : s.slice(11, 16);
+    if (incrS >= 86_400) return day;
+    const label = day !== lastDay ? `${time}\n${day}` : time;
+    lastDay = day;
+    return label;
+  });
+}
+
 /** The stacked form: each series holds its own value plus all below it; drawn top-most first. */
 function cumulative(series: ChartSeries[], n: number): (number | null)[][] {
   const acc = new Float64Array(n);
@@ -92,7 +106,7 @@ export function drawChart(parent: HTMLElement, timesMs: number[], spec: ChartSpe
       legend: { live: true },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] } },
       axes: [
-        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, label: "UTC", labelSize: 14, size: 40 },
+        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, label: "UTC", labelSize: 14, size: 48, values: (_u, splits, _ax, _space, incr) => timeTicks(splits, incr) },
         { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, size: 70, values: (_u, splits) => splits.map((v) => axisValue(spec.unit, v)) },
       ],
       series: [
