@@ -7,9 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
 import { openDb, type Db } from "../../../src/store/db.ts";
-import { until } from "../../agent/harness.ts";
-import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../server/procs.ts";
+import { until } from "../../helpers/agent/harness.ts";
+import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../helpers/server/procs.ts";
 import { launchChromium, type TestBrowser } from "./browser.ts";
+
+// page.evaluate callbacks run in the browser; server code (and so this file) is checked without the DOM library
+declare const document: any;
+declare const window: any;
+type HTMLInputElement = { value: string };
 
 const HOST = "ui-1";
 const MARKUP = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>";

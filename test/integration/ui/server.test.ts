@@ -12,7 +12,7 @@ import { createLogger } from "../../../src/log.ts";
 import { hashSecret } from "../../../src/protocol/api.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { newSessionValue, sessionKey } from "../../../src/ui/session.ts";
-import { freePort, spawnPmon, waitHttp } from "../../server/procs.ts";
+import { freePort, spawnPmon, waitHttp } from "../../helpers/server/procs.ts";
 
 const SECRET = "operator-secret-for-the-ui-test";
 let dir: string;
