@@ -51,7 +51,7 @@ function stackSpec(title: string, unit: Unit, s: ProcessStack): ChartSpec {
 }
 
 /** The charts of a host's history, each with the resource its moment is ranked by. */
-function chartSpecs(s: HostSeries): { spec: ChartSpec; by: TopBy; note?: string }[] {
+export function chartSpecs(s: HostSeries): { spec: ChartSpec; by: TopBy; note?: string }[] {
   const out: { spec: ChartSpec; by: TopBy; note?: string }[] = [
     { by: "cpu", spec: stackSpec("CPU by process (% of one core)", "pct", s.cpu) },
     { by: "cpu", spec: { title: "Host CPU busy (% of all cores)", unit: "pct", stacked: false, series: [{ label: "busy", values: s.cpu_pct }] } },
