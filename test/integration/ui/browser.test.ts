@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
-import { openDb, type Db } from "../../../src/store/db.ts";
+import { openDb, sqlTime, type Db } from "../../../src/store/db.ts";
 import { until } from "../../helpers/agent/harness.ts";
 import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../helpers/server/procs.ts";
 import { launchChromium, type TestBrowser } from "./browser.ts";
@@ -17,6 +17,7 @@ declare const window: any;
 type HTMLInputElement = { value: string };
 
 const HOST = "ui-1";
+const FAILED = "zz-failed";
 const MARKUP = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>";
 let dir: string;
 let url: string;
@@ -32,10 +33,22 @@ beforeAll(async () => {
   const port = freePort();
   url = `http://127.0.0.1:${port}`;
   const storage = `sqlite:${join(dir, "pmon.db")}`;
-  procs.push(startServer(dir, storage, port));
+  // the fleet page refreshes every agent.interval_s of the server's config: 1 s here
+  procs.push(startServer(dir, storage, port, "server", { PMON_AGENT_INTERVAL_S: "1" }));
   await waitHttp(url);
   const secretFile = join(dir, `${HOST}.secret`);
   expect(await enrollNoDeploy(dir, storage, HOST, secretFile)).toBe(0);
+  // a host whose deploy failed, named to sort after ui-1, and an alert whose message is markup
+  expect(await enrollNoDeploy(dir, storage, FAILED, join(dir, `${FAILED}.secret`))).toBe(0);
+  const setup = openDb(storage);
+  await setup.exec("UPDATE tb_monitor_host_config SET deploy_error = ? WHERE rshost = ?", [`ssh: ${MARKUP}`, FAILED]);
+  await setup.exec("INSERT INTO tb_monitor_alert_info (rshost, kind, istate, sent, since, a_time, owner, remarks) VALUES (?, 'cpu', 1, 1, ?, ?, 's1', ?)", [
+    HOST,
+    sqlTime(Date.now() - 60_000),
+    sqlTime(Date.now()),
+    `CPU high: ${MARKUP}`,
+  ]);
+  await setup.close();
   // one core busy, under a command line that is also markup
   burner = Bun.spawn(["sh", "-c", "while :; do :; done", MARKUP], { stdio: ["ignore", "ignore", "ignore"] });
   procs.push(startAgent({ dir, host: HOST, servers: [url], secretFile }));
@@ -100,7 +113,25 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   await page.waitForSelector(`#fleet tr[data-host="${HOST}"]`);
   const row = await page.$eval(`#fleet tr[data-host="${HOST}"]`, (tr) => tr.textContent ?? "");
   expect(row).toContain("running");
-  expect(await page.$eval(".health", (el) => el.textContent ?? "")).toContain("store up (sqlite)");
+  const health = await page.$eval(".health", (el) => el.textContent ?? "");
+  expect(health).toContain("store up (sqlite)");
+  // problems first; sorting by a column title; the failed host's error is text
+  const order = () => page.$$eval("#fleet tbody tr", (trs) => trs.map((tr) => tr.getAttribute("data-host")));
+  expect(await order()).toEqual([FAILED, HOST]);
+  expect(await page.$eval(`#fleet tr[data-host="${FAILED}"]`, (tr) => tr.textContent)).toContain("failed");
+  expect(await page.$eval(".problems", (ul) => ({ text: ul.textContent, links: ul.querySelectorAll("a").length, all: ul.querySelectorAll("*").length }))).toEqual({
+    text: `${FAILED}: deploy failed: ssh: ${MARKUP}`,
+    links: 1,
+    all: 2,
+  });
+  await page.click("#fleet thead th:first-child button");
+  expect(await page.$eval("#fleet thead th:first-child", (th) => th.getAttribute("aria-sort"))).toBe("ascending");
+  expect(await order()).toEqual([HOST, FAILED]);
+  await page.click("#fleet thead th:first-child button");
+  expect(await order()).toEqual([FAILED, HOST]);
+  // refreshed on its own: the health line carries the time of the last refresh
+  await page.waitForFunction((before: string) => document.querySelector(".health")?.textContent !== before, { timeout: 15_000 }, health);
+  expect(await order()).toEqual([FAILED, HOST]);
 
   // the host page draws its charts from the stored reports
   await page.click(`#fleet tr[data-host="${HOST}"] a`);
@@ -155,6 +186,9 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   expect(await overflow(again)).toBeLessThanOrEqual(0);
   await again.goto(url + "/#/alerts");
   await again.waitForSelector("#open-alerts");
+  const alertCell = await again.$eval("#open-alerts tbody tr td.cmd", (td) => ({ text: td.textContent, elements: td.childElementCount }));
+  expect(alertCell).toEqual({ text: `CPU high: ${MARKUP}`, elements: 0 });
+  expect(await again.$$eval("#recent-alerts tbody tr", (trs) => trs.length)).toBe(1);
   expect(await overflow(again)).toBeLessThanOrEqual(0);
   await again.close();
 
