@@ -109,6 +109,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       fetch: (req) => app.fetch(req),
       // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
       ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
+      development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),
