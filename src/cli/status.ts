@@ -5,14 +5,15 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import { getHosts } from "../client/api.ts";
 import { openDb, redactUrl, StoreUnavailableError, type Db } from "../store/db.ts";
 import { storageUrl } from "../store/open.ts";
-import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
+import { isProblem, type HostStatus } from "../protocol/api.ts";
+import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
-export type Source = "store" | "api";
+type Source = "store" | "api";
 
 /** auto: the store when it is reachable from here (a MySQL URL, or an existing SQLite file), else the server's API. */
-export function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
+function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
   if (wanted === "store" || wanted === "api") return wanted;
   if (wanted !== "auto") throw new UserError(`--from must be store, api or auto, got "${wanted}"`);
   const url = storageUrl(server);
@@ -59,8 +60,7 @@ async function fromApi(config: ResolvedConfig): Promise<HostStatus[]> {
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  if (!Array.isArray(reply.hosts)) throw new UserError(`${config.server.url}: the reply holds no host list`);
-  return reply.hosts as HostStatus[];
+  return reply.hosts;
 }
 
 export default defineCommand({
@@ -72,7 +72,7 @@ export default defineCommand({
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       const now = Date.now();
       const source = chooseSource(String(args.from), config.server);
       const silentAfterMs = config.alerts.silent_after_s * 1000;

@@ -7,7 +7,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
+const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;

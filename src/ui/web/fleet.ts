@@ -1,6 +1,6 @@
 // The fleet page: what `pmon status` prints, problems first, sortable, refreshed every interval,
 // and this server's own health.
-import type { HostStatus } from "../../store/status.ts";
+import type { HostStatus } from "../../protocol/api.ts";
 import type { ServerRow } from "../../store/servers.ts";
 import { formatAge, formatUtc } from "../../util/time.ts";
 import { formatNumber, formatPct, formatRate } from "../../view/format.ts";

@@ -1,6 +1,6 @@
 // The host page: a time range, charts of the host's history, and the top processes at the moment
 // selected on any chart (what `pmon top --host H --at T` prints). The URL holds host, range and moment.
-import type { TopBy, TopResult } from "../../store/history.ts";
+import type { TopBy, TopResult } from "../../protocol/top.ts";
 import type { HostSeries, ProcessStack } from "../../store/series.ts";
 import { formatUtc } from "../../util/time.ts";
 import { formatShare } from "../../view/format.ts";
