@@ -1,7 +1,7 @@
 // The web UI's entry: a hash router over the fleet, host and alerts pages, and the login form shown
 // whenever the server answers 401.
 import { alertsPage } from "./alerts.ts";
-import { getJson, NeedLogin, postJson } from "./api.ts";
+import { getJson, NeedLogin, postJson, whenLoggedOut } from "./api.ts";
 import { h, show } from "./dom.ts";
 import { fleetPage } from "./fleet.ts";
 import { hostHash, hostPage, parseHostView, type HostView } from "./host.ts";
@@ -70,7 +70,7 @@ async function render(): Promise<void> {
     else stop();
   } catch (e) {
     if (mine !== rendering) return;
-    if (e instanceof NeedLogin) return loginForm();
+    if (e instanceof NeedLogin) return; // the login form is already shown
     show(app, h("p", { class: "error", role: "alert" }, `Could not load this page: ${(e as Error).message}`));
   }
 }
@@ -80,6 +80,12 @@ document.getElementById("logout")!.addEventListener("click", async () => {
   stopPage = () => {};
   await postJson("logout", {});
   loginForm("Logged out.");
+});
+whenLoggedOut(() => {
+  stopPage();
+  stopPage = () => {};
+  rendering++;
+  loginForm("Your session has ended: log in again.");
 });
 addEventListener("hashchange", () => void render());
 void render();

@@ -14,6 +14,7 @@ import { launchChromium, type TestBrowser } from "./browser.ts";
 // page.evaluate callbacks run in the browser; server code (and so this file) is checked without the DOM library
 declare const document: any;
 declare const window: any;
+declare const location: { hash: string };
 type HTMLInputElement = { value: string };
 
 const HOST = "ui-1";
@@ -27,6 +28,8 @@ let burner: ReturnType<typeof Bun.spawn>;
 const procs: Proc[] = [];
 /** console errors, page errors, dialogs and requests that left the server */
 const problems: string[] = [];
+/** while a test removes the session on purpose, the browser logs the refused requests */
+let expectRefusals = false;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pmon-ui-"));
@@ -74,7 +77,8 @@ async function newPage(): Promise<Page> {
   const page = await browser.browser.newPage();
   page.on("console", (m) => {
     // a refused login is a 401 by design; the browser logs every refused request
-    if (m.type() === "error" && !(m.location().url?.endsWith("/ui/api/login") && /status of 401/.test(m.text()))) problems.push(`console: ${m.text()} (${m.location().url})`);
+    const refused = /status of 401/.test(m.text()) && (m.location().url?.endsWith("/ui/api/login") || (expectRefusals && m.location().url?.includes("/ui/api/")));
+    if (m.type() === "error" && !refused) problems.push(`console: ${m.text()} (${m.location().url})`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${(e as Error).message}`));
   page.on("dialog", (d) => {
@@ -191,6 +195,33 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   expect(await again.$$eval("#recent-alerts tbody tr", (trs) => trs.length)).toBe(1);
   expect(await overflow(again)).toBeLessThanOrEqual(0);
   await again.close();
+
+  // the range buttons and a from-to window (UTC) go into the URL
+  await page.click("button.range:first-of-type");
+  await page.waitForFunction(() => location.hash.includes("range=1h"));
+  await page.waitForSelector(".figure canvas");
+  expect(await page.$eval("button.range[aria-pressed=true]", (b) => b.textContent)).toBe("1h");
+  const to = Date.now();
+  const from = to - 30 * 60_000;
+  const utc = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+  await page.$eval("#range-from", (el, v) => ((el as HTMLInputElement).value = v), utc(from));
+  await page.$eval("#range-to", (el, v) => ((el as HTMLInputElement).value = v), utc(to + 60_000));
+  await page.click(".custom-range button[type=submit]");
+  await page.waitForFunction(() => location.hash.includes("from="));
+  const custom = new URLSearchParams(new URL(page.url()).hash.split("?")[1]);
+  expect(Number(custom.get("from"))).toBe(Date.parse(utc(from) + ":00Z"));
+  expect(Number(custom.get("to"))).toBe(Date.parse(utc(to + 60_000) + ":00Z"));
+  await page.waitForSelector(".figure canvas");
+
+  // a session that ends while the page is open (here: the cookie is gone) brings the login form back
+  await page.goto(url + "/#/");
+  await page.waitForSelector(`#fleet tr[data-host="${HOST}"]`);
+  expectRefusals = true;
+  await page.deleteCookie({ name: "pmon_session" });
+  await page.waitForFunction(() => document.querySelector("#login-error")?.textContent?.includes("session has ended"), { timeout: 15_000 });
+  expectRefusals = false;
+  await logIn(page, operatorSecret());
+  await page.waitForSelector(`#fleet tr[data-host="${HOST}"]`);
 
   // logout ends the session: the data routes refuse and the page asks for the secret again
   await page.click("#logout");
