@@ -11,7 +11,7 @@ import { openDb, type Db } from "../src/store/db.ts";
 import { writeReports } from "../src/store/reports.ts";
 import { migrate } from "../src/store/schema.ts";
 import { hostSeries } from "../src/store/series.ts";
-import { launchChromium } from "../test/integration/ui/browser.ts";
+import { launchChromium } from "../test/helpers/ui/browser.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { defaultProcesses, makeProcess, makeReport } from "../test/helpers/reports.ts";
 

@@ -32,6 +32,7 @@ export interface UiDeps {
 
 export const UI_API = "/ui/api/";
 const MAX_RANGE_MS = 92 * 86_400_000;
+const MAX_LOGIN_BYTES = 4096;
 const API_HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
@@ -59,10 +60,11 @@ export function uiRoutes(deps: UiDeps): Record<string, typeof page | Handler> {
         "retry-after": String(Math.ceil(wait / 1000)),
       });
     }
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_LOGIN_BYTES) throw new HttpError(413, "too_large", "login body too large");
     const text = await req.text();
     let secret: unknown;
     try {
-      secret = text.length <= 4096 ? (JSON.parse(text) as { secret?: unknown }).secret : undefined;
+      secret = text.length <= MAX_LOGIN_BYTES ? (JSON.parse(text) as { secret?: unknown }).secret : undefined;
     } catch {}
     if (typeof secret !== "string" || !secretMatches(deps.operatorHash, secret)) {
       limiter.fail(client, now());

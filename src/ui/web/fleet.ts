@@ -82,6 +82,7 @@ function table(reply: FleetReply, rerender: () => void): HTMLElement {
         {
           type: "button",
           class: "sort",
+          "data-key": `sort-${i}`,
           onclick: () => {
             sort = active ? (sort!.desc ? null : { col: i, desc: true }) : { col: i, desc: Boolean(c.numeric) };
             rerender();
@@ -98,7 +99,7 @@ function table(reply: FleetReply, rerender: () => void): HTMLElement {
       { class: problem(s) === 0 ? "problem" : undefined, "data-host": s.host },
       COLUMNS.map((c, i) =>
         i === 0
-          ? h("th", { scope: "row" }, h("a", { href: hostLink(s.host) }, s.host))
+          ? h("th", { scope: "row" }, h("a", { href: hostLink(s.host), "data-key": `host-${s.host}` }, s.host))
           : h("td", { class: [c.numeric ? "num" : "", i === 1 ? `state-${s.state}` : "", levelClass(c.level?.(s)) ?? ""].join(" ").trim() || undefined }, c.text(s)),
       ),
     ),
@@ -131,7 +132,13 @@ export async function fleetPage(app: HTMLElement): Promise<() => void> {
   let stopped = false;
   let last: FleetReply | undefined;
   const body = h("div", {});
-  const render = () => last && show(body, health(last), table(last, render));
+  // Each refresh rebuilds the table: keep the keyboard focus on the same button or link.
+  const render = () => {
+    if (!last) return;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset?.key;
+    show(body, health(last), table(last, render));
+    if (focused) [...body.querySelectorAll<HTMLElement>("[data-key]")].find((el) => el.dataset.key === focused)?.focus();
+  };
   show(app, h("h1", {}, "Fleet"), body);
   const load = async () => {
     last = await getJson<FleetReply>("fleet");

@@ -79,7 +79,7 @@ export function chartSpecs(s: HostSeries): { spec: ChartSpec; by: TopBy; note?: 
   return out;
 }
 
-function window(v: HostView, now: number): { from: number; to: number } {
+function timeWindow(v: HostView, now: number): { from: number; to: number } {
   if (v.range === "custom" && v.from !== undefined && v.to !== undefined) return { from: v.from, to: v.to };
   return { from: now - RANGES[v.range]!, to: now };
 }
@@ -160,7 +160,7 @@ function topTable(result: TopResult): HTMLElement {
 
 export async function hostPage(app: HTMLElement, v: HostView, go: (v: HostView) => void): Promise<() => void> {
   const now = Date.now();
-  const win = window(v, now);
+  const win = timeWindow(v, now);
   const chartsBox = h("div", { class: "charts" });
   const topBox = h("section", { class: "moment", id: "moment", "aria-live": "polite", tabindex: -1 });
   show(

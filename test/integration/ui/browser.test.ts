@@ -9,13 +9,14 @@ import type { Page } from "puppeteer-core";
 import { openDb, sqlTime, type Db } from "../../../src/store/db.ts";
 import { until } from "../../helpers/agent/harness.ts";
 import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../helpers/server/procs.ts";
-import { launchChromium, type TestBrowser } from "./browser.ts";
+import { launchChromium, type TestBrowser } from "../../helpers/ui/browser.ts";
 
 // page.evaluate callbacks run in the browser; server code (and so this file) is checked without the DOM library
 declare const document: any;
 declare const window: any;
 declare const location: { hash: string };
 type HTMLInputElement = { value: string };
+type Clickable = { click(): void; focus(): void };
 
 const HOST = "ui-1";
 const FAILED = "zz-failed";
@@ -128,17 +129,24 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
     links: 1,
     all: 2,
   });
-  await page.click("#fleet thead th:first-child button");
+  // the table is rebuilt every second: click and read inside the page, and keep the focus on the button
+  const clickSort = () =>
+    page.$eval("#fleet thead th:first-child button", (b) => {
+      (b as unknown as Clickable).focus();
+      (b as unknown as Clickable).click();
+    });
+  await clickSort();
   expect(await page.$eval("#fleet thead th:first-child", (th) => th.getAttribute("aria-sort"))).toBe("ascending");
   expect(await order()).toEqual([HOST, FAILED]);
-  await page.click("#fleet thead th:first-child button");
+  await clickSort();
   expect(await order()).toEqual([FAILED, HOST]);
   // refreshed on its own: the health line carries the time of the last refresh
   await page.waitForFunction((before: string) => document.querySelector(".health")?.textContent !== before, { timeout: 15_000 }, health);
   expect(await order()).toEqual([FAILED, HOST]);
+  expect(await page.evaluate(() => document.activeElement?.getAttribute("data-key"))).toBe("sort-0");
 
   // the host page draws its charts from the stored reports
-  await page.click(`#fleet tr[data-host="${HOST}"] a`);
+  await page.$eval(`#fleet tr[data-host="${HOST}"] a`, (a) => (a as unknown as Clickable).click());
   await page.waitForSelector(".figure canvas");
   const figures = await page.$$eval(".figure", (fs) => fs.map((f) => ({ title: f.querySelector("figcaption")?.textContent, points: Number(f.getAttribute("data-points")), series: Number(f.getAttribute("data-series")) })));
   const cpu = figures.find((f) => f.title?.startsWith("CPU by process"))!;
