@@ -107,7 +107,11 @@ export function drawChart(parent: HTMLElement, timesMs: number[], spec: ChartSpe
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] } },
       axes: [
         { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, label: "UTC", labelSize: 14, size: 48, values: (_u, splits, _ax, _space, incr) => timeTicks(splits, incr) },
-        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, size: 70, values: (_u, splits) => splits.map((v) => axisValue(spec.unit, v)) },
+        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" },
+          // wide enough for the longest label ("95.4 MiB/s"), measured in characters of the 12 px axis font
+          size: (_u, values) => Math.max(48, ...(values ?? []).map((v) => String(v).length * 7 + 18)),
+          values: (_u, splits) => splits.map((v) => axisValue(spec.unit, v)),
+        },
       ],
       series: [
         { label: "time (UTC)", value: (_u, v) => (v === null || v === undefined ? "-" : formatUtc(v * 1000)) },
