@@ -2,6 +2,7 @@
 // script and styles) and its JSON API under /ui/api/. Every data route needs a session cookie; the
 // only writes are login and logout. The data comes from the same store functions as the CLI.
 import type { BunRequest, Server } from "bun";
+import { basename } from "node:path";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { HOST_RE } from "../protocol/report.ts";
@@ -42,7 +43,7 @@ const API_HEADERS = {
 type Handler = (req: BunRequest, server: Server<unknown>) => Promise<Response>;
 
 /** Routes to spread into Bun.serve({ routes }). */
-export function uiRoutes(deps: UiDeps): Record<string, typeof page | Handler> {
+export function uiRoutes(deps: UiDeps): Record<string, typeof page | Response | Handler> {
   const now = deps.now ?? Date.now;
   const key = sessionKey(deps.operatorHash);
   const limiter = new LoginLimiter();
@@ -141,7 +142,33 @@ export function uiRoutes(deps: UiDeps): Record<string, typeof page | Handler> {
     }
   };
 
-  return { "/": page, [`${UI_API}*`]: api };
+  return { ...pageRoutes(), [`${UI_API}*`]: api };
+}
+
+// The page's headers: what the <meta> policy cannot say (frame-ancestors), and no caching of the
+// HTML so a new binary's script names are picked up at once.
+const PAGE_HEADERS = {
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
+
+/**
+ * The page and its assets. In the compiled binary the bundle's files are known (page.files), so
+ * they are served with our own headers; run from source, Bun bundles the page itself and only the
+ * page's <meta> Content-Security-Policy applies.
+ */
+function pageRoutes(): Record<string, typeof page | Response> {
+  if (!page.files?.length) return { "/": page };
+  const routes: Record<string, Response> = {};
+  for (const f of page.files) {
+    const headers = { "content-type": f.headers["content-type"], etag: f.headers.etag };
+    if (f.loader === "html") routes["/"] = new Response(Bun.file(f.path), { headers: { ...headers, ...PAGE_HEADERS } });
+    // asset names carry a content hash: they never change under the same name
+    else routes[`/${basename(f.path)}`] = new Response(Bun.file(f.path), { headers: { ...headers, "x-content-type-options": "nosniff", "cache-control": "public, max-age=31536000, immutable" } });
+  }
+  return routes;
 }
 
 function withHeaders(res: Response, headers: Record<string, string>): Response {

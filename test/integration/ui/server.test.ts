@@ -61,6 +61,10 @@ test("the compiled binary serves the page and its assets from inside itself: own
     const page = await fetch(base + "/");
     expect(page.status).toBe(200);
     const html = await page.text();
+    // the compiled binary serves the bundle with its own headers: the policy again, plus what <meta> cannot say
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? "";
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
@@ -77,6 +81,8 @@ test("the compiled binary serves the page and its assets from inside itself: own
     for (const src of scripts) {
       const res = await fetch(new URL(src, base));
       expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toStartWith("text/javascript");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       const body = new Uint8Array(await res.arrayBuffer());
       expect(new TextDecoder().decode(body)).toContain("uplot");
       raw += body.length;
