@@ -4,6 +4,7 @@
 // value is the sum over its samples divided by the host's samples in it, so a process missing from a
 // sample (it was inside `rest` there) counts as 0, like `pmon top` over a range.
 import { commandNames } from "./history.ts";
+import { jsonObject, num } from "./status.ts";
 import { fromSqlTime, sqlTime, type Db } from "./db.ts";
 
 export interface SeriesQuery {
@@ -82,24 +83,6 @@ function bucketSql(db: Db, step: number): string {
   return db.dialect === "mysql" ? `FLOOR(TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', a_time) / ${s})` : `(CAST(strftime('%s', a_time) AS INTEGER) / ${s})`;
 }
 
-const num = (v: unknown): number | null => {
-  if (v === null || v === undefined || v === "") return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-};
-
-function jsonObject(v: unknown): Record<string, unknown> {
-  if (typeof v === "string") {
-    try {
-      const parsed = JSON.parse(v);
-      return typeof parsed === "object" && parsed !== null ? parsed : {};
-    } catch {
-      return {};
-    }
-  }
-  return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
-}
-
 export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
   const maxPoints = q.maxPoints ?? 3000;
   const topK = q.topK ?? 8;
@@ -151,9 +134,13 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
   const index = new Map<number, number>();
   const times: number[] = [];
   const samples: number[] = [];
-  const sums = { cpu: [] as Values, memUsed: [] as Values, memTotal: [] as Values, dr: [] as Values, dw: [] as Values, rx: [] as Values, tx: [] as Values };
-  const add = (arr: Values, i: number, v: number | null) => {
-    if (v !== null) arr[i] = (arr[i] ?? 0) + v;
+  const fields = ["cpu", "memUsed", "memTotal", "dr", "dw", "rx", "tx"] as const;
+  // per field and point: the sum and how many samples carried the field (old rows may lack a key)
+  const sums = Object.fromEntries(fields.map((f) => [f, { sum: [] as number[], n: [] as number[] }])) as Record<(typeof fields)[number], { sum: number[]; n: number[] }>;
+  const add = (f: (typeof fields)[number], i: number, v: number | null) => {
+    if (v === null) return;
+    sums[f].sum[i]! += v;
+    sums[f].n[i]!++;
   };
   for (const r of hostRows) {
     const t = fromSqlTime(r.a_time);
@@ -164,7 +151,10 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
       index.set(b, i);
       times.push(t);
       samples.push(0);
-      for (const arr of Object.values(sums)) arr.push(null);
+      for (const f of fields) {
+        sums[f].sum.push(0);
+        sums[f].n.push(0);
+      }
     }
     times[i] = Math.max(times[i]!, t);
     samples[i]!++;
@@ -173,16 +163,16 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
     const io = jsonObject(jsonObject(r.io_info).Actual);
     const net = jsonObject(r.net);
     const idle = num(cpu.id);
-    add(sums.cpu, i, idle === null ? null : Math.max(0, Math.min(100, 100 - idle)));
-    add(sums.memUsed, i, scale(num(mem.used), GB));
-    add(sums.memTotal, i, scale(num(mem.total), GB));
-    add(sums.dr, i, scale(num(io.read), KB));
-    add(sums.dw, i, scale(num(io.write), KB));
-    add(sums.rx, i, scale(num(net.receive), KB));
-    add(sums.tx, i, scale(num(net.send), KB));
+    add("cpu", i, idle === null ? null : Math.max(0, Math.min(100, 100 - idle)));
+    add("memUsed", i, scale(num(mem.used), GB));
+    add("memTotal", i, scale(num(mem.total), GB));
+    add("dr", i, scale(num(io.read), KB));
+    add("dw", i, scale(num(io.write), KB));
+    add("rx", i, scale(num(net.receive), KB));
+    add("tx", i, scale(num(net.send), KB));
   }
   // Host figures are averaged over the samples that carried them.
-  const avg = (arr: Values): Values => arr.map((v, i) => (v === null ? null : v / samples[i]!));
+  const avg = (f: (typeof fields)[number]): Values => sums[f].sum.map((v, i) => (sums[f].n[i] ? v / sums[f].n[i]! : null));
   const n = times.length;
   const slot = (b: number | string) => index.get(Number(b));
 
@@ -218,13 +208,13 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
     to: q.to,
     step_s: step,
     times,
-    cpu_pct: avg(sums.cpu),
-    mem_used_bytes: avg(sums.memUsed),
-    mem_total_bytes: avg(sums.memTotal),
-    disk_read_bytes_per_s: avg(sums.dr),
-    disk_write_bytes_per_s: avg(sums.dw),
-    net_rx_bytes_per_s: avg(sums.rx),
-    net_tx_bytes_per_s: avg(sums.tx),
+    cpu_pct: avg("cpu"),
+    mem_used_bytes: avg("memUsed"),
+    mem_total_bytes: avg("memTotal"),
+    disk_read_bytes_per_s: avg("dr"),
+    disk_write_bytes_per_s: avg("dw"),
+    net_rx_bytes_per_s: avg("rx"),
+    net_tx_bytes_per_s: avg("tx"),
     cpu: finish(stacks.cpu),
     mem: finish(stacks.mem),
     io: finish(stacks.io),

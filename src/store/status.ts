@@ -32,14 +32,15 @@ function hostState(row: { istate: number; deploy_error: string | null }, sinceLa
   return "pending";
 }
 
-const num = (v: unknown): number | null => {
+/** A number from a column or JSON key; null when absent or not a number. */
+export const num = (v: unknown): number | null => {
   if (v === null || v === undefined || v === "") return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
 
 /** JSON columns come back parsed from MySQL's json type and as text from MariaDB and SQLite. */
-function jsonObject(v: unknown): Record<string, unknown> {
+export function jsonObject(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
   if (typeof v === "string") {
     try {

@@ -2,7 +2,7 @@
 // buckets when not, the heaviest processes stacked with an honest `rest`, and the host, disk,
 // port, interface and filesystem series in bytes and percent.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Db } from "../../../src/store/db.ts";
+import { sqlTime, type Db } from "../../../src/store/db.ts";
 import { writeReports } from "../../../src/store/reports.ts";
 import { hostSeries } from "../../../src/store/series.ts";
 import { defaultProcesses, makeReport } from "../../helpers/reports.ts";
@@ -83,6 +83,21 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
     expect(s.times).toEqual([...buckets.values()].map((idx) => TIMES[idx[idx.length - 1]!]!));
     expect(s.cpu.processes[0]!.values).toEqual([...buckets.values()].map((idx) => idx.reduce((sum, i) => sum + MYSQLD_CPU[i]!, 0) / idx.length));
     expect(s.cpu_pct.every((v) => v === 27.5)).toBe(true);
+  });
+
+  test("fields old rows lack are null (shown as -), never 0; a point averages only the samples that carried a field", async () => {
+    const t1 = T0 + 3_600_000;
+    await db.exec("INSERT INTO tb_monitor_host_info (rshost, cpu_info, mem_info, io_info, net, a_time) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)", [
+      "old1", JSON.stringify({ total: 4, load: 1 }), null, JSON.stringify({}), JSON.stringify({ receive: 2 }), sqlTime(t1),
+      "old1", JSON.stringify({ total: 4, id: 40 }), null, JSON.stringify({}), JSON.stringify({ receive: 4 }), sqlTime(t1 + 1000),
+    ]);
+    const s = await hostSeries(db, { host: "old1", from: t1 - 1000, to: t1 + 60_000, maxPoints: 1 });
+    expect(s.times).toEqual([t1 + 1000]);
+    expect(s.cpu_pct).toEqual([60]); // only the second sample has idle
+    expect(s.net_rx_bytes_per_s).toEqual([3 * 1024]);
+    expect([s.mem_used_bytes, s.disk_read_bytes_per_s, s.net_tx_bytes_per_s]).toEqual([[null], [null], [null]]);
+    expect(s.cpu.processes).toEqual([]);
+    expect(s.cpu.rest).toEqual([0]);
   });
 
   test("a host or range without reports gives no points", async () => {
