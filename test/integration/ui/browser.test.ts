@@ -153,6 +153,15 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   expect(cpu.points).toBeGreaterThanOrEqual(4);
   expect(cpu.series).toBeGreaterThanOrEqual(2);
   expect(figures.map((f) => f.title)).toEqual(expect.arrayContaining(["Memory by process (RSS)", "Network, all interfaces but lo", "Filesystem use"]));
+  // and really painted: the CPU chart's canvas holds coloured pixels (the stacked areas)
+  const painted = await page.$eval(".figure canvas", (c) => {
+    const canvas = c as unknown as { width: number; height: number; getContext(t: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let coloured = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && !(px[i] === px[i + 1] && px[i + 1] === px[i + 2])) coloured++;
+    return coloured;
+  });
+  expect(painted).toBeGreaterThan(1000);
   // the burner is a series of the CPU chart
   const legend = await page.$eval(".figure", (f) => f.querySelector(".u-legend")?.textContent ?? "");
   expect(legend).toContain(` ${burner.pid}`);
