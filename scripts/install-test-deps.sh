@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need beyond Node.js: a MariaDB server, an OpenSSH server and client, iproute2, a C compiler,
-# objdump (glibc symbol check), systemd-analyze (unit files check) and chromium (web UI tests and bench).
+# objdump (glibc symbol check), systemd-analyze (unit files check), zsh and fish (completion tests),
+# promtool (the /metrics format check) and chromium (web UI tests and bench).
 set -euo pipefail
 need=()
 command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
@@ -10,7 +11,10 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v cc >/dev/null || need+=(gcc)
 command -v objdump >/dev/null || need+=(binutils)
 command -v systemd-analyze >/dev/null || need+=(systemd)
-[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v zsh >/dev/null || need+=(zsh)             # shell completion tests
+command -v fish >/dev/null || need+=(fish)
+command -v promtool >/dev/null || need+=(prometheus) # promtool check metrics
+[ -x /usr/bin/chromium ] || need+=(chromium)         # web UI tests and bench
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
