@@ -32,6 +32,7 @@ $(OUT): node_modules/.installed $(SOURCES)
 
 check: deps
 	$(TSC) --noEmit
+	$(TSC) --noEmit -p src/ui/web
 
 # Installs MariaDB, OpenSSH server and iproute2 when missing (tests start their own instances).
 test-deps:

@@ -8,6 +8,8 @@ export interface TopRow {
   /** epoch ms; pid + start_time identify the process */
   start_time: number;
   instance: string;
+  /** the process owner; "" in rows stored before it was recorded */
+  user: string;
   comm: string;
   cmdline: string;
   /** cpu: % of one core; mem: RSS bytes; io: read+write bytes/s; net: rx+tx bytes/s (averages in range mode) */

@@ -19,6 +19,7 @@ import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
 import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
+import { uiRoutes } from "../ui/routes.ts";
 
 export interface ServerHandle {
   /** the bound port (useful with port 0) */
@@ -99,6 +100,9 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       hostname,
       port,
       fetch: (req) => app.fetch(req),
+      // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
+      ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
+      development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),

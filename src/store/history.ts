@@ -43,6 +43,7 @@ interface ProcRow {
   pid: number;
   start_time: number | string;
   instance: string;
+  user: string | null;
   md5_str: string;
   a_time: string;
   value: number | string;
@@ -70,7 +71,7 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
   // each host's total, and the heaviest of them are the answer. One index range per host.
   const [kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.md5_str, p.a_time, ${value("p.")} AS value
+      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, p.a_time, ${value("p.")} AS value
          FROM tb_monitor_process_io_info p
         WHERE ${where("p.")}`,
       params,
@@ -111,7 +112,7 @@ export async function topRange(db: Db, q: TopQuery & { from: number; to: number 
   // in its average, and the host total (kept + rest) still contains it.
   const [top, kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
+      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.user) AS user, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
               SUM(${value("p.")}) / MAX(h.n) AS value, COUNT(*) AS samples
          FROM tb_monitor_process_io_info p
          JOIN (SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost) h
@@ -147,7 +148,7 @@ function hostTotals(...parts: { rshost: string; total: number | string | null }[
 }
 
 /** comm and command line of each md5 (the command-line dictionary). */
-async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm: string; cmdline: string }>> {
+export async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm: string; cmdline: string }>> {
   const unique = [...new Set(md5s.filter(Boolean))];
   if (unique.length === 0) return new Map();
   const rows = await db.query<{ md5_str: string; comm: string | null; remarks: string | null }>(
@@ -166,6 +167,7 @@ function toRow(r: ProcRow, names: Map<string, { comm: string; cmdline: string }>
     pid: Number(r.pid),
     start_time: Number(r.start_time),
     instance: r.instance ?? "",
+    user: r.user ?? "",
     comm: name?.comm ?? "",
     cmdline: name?.cmdline ?? "",
     value,

@@ -50,14 +50,15 @@ function silenceReference(lastReportMs: number | null, createdAt: string | null)
   return lastReportMs ?? (createdAt && !createdAt.startsWith("2022-01-01") ? fromSqlTime(createdAt) : null);
 }
 
-const num = (v: unknown): number | null => {
+/** A number from a column or JSON key; null when absent or not a number. */
+export const num = (v: unknown): number | null => {
   if (v === null || v === undefined || v === "") return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
 
 /** JSON columns come back parsed from MySQL's json type and as text from MariaDB and SQLite. */
-function jsonObject(v: unknown): Record<string, unknown> {
+export function jsonObject(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
   if (typeof v === "string") {
     try {
