@@ -30,7 +30,8 @@ export function toDays(ms: number): number {
   return Math.floor(ms / DAY_MS) + TO_DAYS_EPOCH;
 }
 
-function partitionName(days: number): string {
+/** The daily partition holding TO_DAYS() value `days`: pYYYYMMDD. */
+export function partitionName(days: number): string {
   return `p${new Date((days - TO_DAYS_EPOCH) * DAY_MS).toISOString().slice(0, 10).replace(/-/g, "")}`;
 }
 
