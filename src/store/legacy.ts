@@ -212,6 +212,36 @@ async function boundedCount(db: Db, table: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
+// --- the old tool's hosts wait for the operator ---
+
+/**
+ * next_deploy_at of an old tool's host that pmon must leave alone: a deployment lease that never
+ * expires (9999-12-31), so the fleet manager neither deploys nor removes it whatever its old istate
+ * says, and deployed_by_pmon = 0 keeps upgrades away from it. `pmon enroll HOST` takes the row (and
+ * the hold ends); server.adopt_legacy_hosts releases them all (adoptLegacyHosts).
+ */
+export const HELD_UNTIL = 253_402_300_799_000;
+
+/** SQL condition: the host row is not held (for queries that act on or alert about hosts). */
+export const NOT_HELD_SQL = `(next_deploy_at IS NULL OR next_deploy_at < ${HELD_UNTIL})`;
+
+/** Whether a host row is an old tool's host still waiting for its pmon agent. */
+export function isHeld(row: { next_deploy_at: number | string | null }): boolean {
+  return row.next_deploy_at !== null && Number(row.next_deploy_at) >= HELD_UNTIL;
+}
+
+/**
+ * server.adopt_legacy_hosts: pmon takes over every held host: istate 2 (the old client runs there)
+ * and 1 are deployed with pmon's agent, 0 is removed. Returns how many hosts were released.
+ */
+export async function adoptLegacyHosts(db: Db, nowMs: number): Promise<number> {
+  const r = await db.exec(
+    "UPDATE tb_monitor_host_config SET istate = CASE WHEN istate = 2 THEN 1 ELSE istate END, deployed_by_pmon = 1, next_deploy_at = NULL, updated_at = ? WHERE next_deploy_at = ?",
+    [sqlTime(nowMs), HELD_UNTIL],
+  );
+  return r.affectedRows;
+}
+
 // --- column types ---
 
 /** "varchar(255) CHARACTER SET ascii NOT NULL DEFAULT ''" -> { type: "varchar(255)", charset: "ascii" } */
@@ -269,17 +299,17 @@ export async function migrateLegacy(db: Db, found: Recognition, nowMs: number, o
     const cols = s.columns.get("tb_monitor_host_config")!;
     const def = defOf("tb_monitor_host_config")!;
     const adds = def.columns.filter((c) => !cols.has(c.name)).map((c) => `ADD COLUMN ${q(c.name)} ${c.mysql}`);
-    // deployed_by_pmon = 0 + no secret = an old host waiting (see hostsWaitingSql); migration 2 adds the same column
+    // migration 2 adds the same column; it is needed now to hold the old hosts
     if (!cols.has("deployed_by_pmon")) adds.push("ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1'");
     if (adds.length) {
       await step("tb_monitor_host_config", `add ${adds.length} column(s)`, `ALTER TABLE ${q("tb_monitor_host_config")} ${adds.join(", ")}`);
     }
-    // The old tool's rows: no secret and never touched by pmon (created_at still the column default).
-    await db.exec("UPDATE `tb_monitor_host_config` SET deployed_by_pmon = 0, created_at = ?, updated_at = ? WHERE secret_hash = '' AND created_at = '2022-01-01 00:00:00'", [
-      sqlTime(nowMs),
-      sqlTime(nowMs),
-    ]);
-    const [held] = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM `tb_monitor_host_config` WHERE deployed_by_pmon = 0 AND secret_hash = ''");
+    // The old tool's rows (no secret, created_at still the column default) are held: see HELD_UNTIL.
+    await db.exec(
+      "UPDATE `tb_monitor_host_config` SET deployed_by_pmon = 0, next_deploy_at = ?, created_at = ?, updated_at = ? WHERE secret_hash = '' AND created_at = '2022-01-01 00:00:00'",
+      [HELD_UNTIL, sqlTime(nowMs), sqlTime(nowMs)],
+    );
+    const [held] = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM `tb_monitor_host_config` WHERE next_deploy_at = ?", [HELD_UNTIL]);
     result.heldHosts = Number(held?.n ?? 0);
     s = await snapshot(db);
   }
@@ -353,12 +383,12 @@ export async function migrateLegacy(db: Db, found: Recognition, nowMs: number, o
     );
   }
   if (found.tables.includes("tb_monitor_disk_info")) {
-    // sizes were whole GB (GiB) in the JSON document
+    // sizes were whole GB (GiB) in the JSON document; the old tool knew the device, not the mount point
     const gb = (key: string) => `COALESCE(CAST(JSON_UNQUOTE(JSON_EXTRACT(disk_info, '$.${key}')) AS DECIMAL(20,3)), 0) * 1073741824`;
     await batchedById(
       db,
       "tb_monitor_disk_info",
-      `UPDATE \`tb_monitor_disk_info\` SET total_bytes = ${gb("total")}, used_bytes = ${gb("used")}, free_bytes = ${gb("free")} WHERE id >= ? AND id < ? AND total_bytes = 0 AND disk_info IS NOT NULL`,
+      `UPDATE \`tb_monitor_disk_info\` SET total_bytes = ${gb("total")}, used_bytes = ${gb("used")}, free_bytes = ${gb("free")}, mount = IF(mount = '', part, mount) WHERE id >= ? AND id < ? AND total_bytes = 0 AND disk_info IS NOT NULL`,
       progress,
       "disk sizes in bytes",
     );

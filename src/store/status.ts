@@ -3,8 +3,10 @@
 // sample (every table of one report shares its a_time).
 import type { Db } from "./db.ts";
 import { fromSqlTime } from "./db.ts";
+import { isHeld } from "./legacy.ts";
 
-export type HostState = "pending" | "running" | "removing" | "removed" | "failed" | "silent";
+/** waiting: an old tool's host that has no pmon agent yet and that pmon leaves alone until enrolled or adopted */
+export type HostState = "pending" | "running" | "removing" | "removed" | "failed" | "silent" | "waiting";
 
 export interface HostStatus {
   host: string;
@@ -51,12 +53,14 @@ interface ConfigRow {
   clock_skew_ms: number | string | null;
   deploy_error: string | null;
   created_at: string | null;
+  next_deploy_at: number | string | null;
   latest: string | null;
 }
 
 /** The state name for the legacy istate, the deploy error and the report age. */
-export function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
+export function hostState(row: { istate: number; deploy_error: string | null; held?: boolean }, sinceLastMs: number | null, silentAfterMs: number): HostState {
   if (row.istate === -1) return "removed";
+  if (row.held) return "waiting";
   if (row.deploy_error) return "failed";
   if (row.istate === 0) return "removing";
   if (row.istate === 2) return sinceLastMs !== null && sinceLastMs > silentAfterMs ? "silent" : "running";
@@ -90,7 +94,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
   // The newest sample of each host: one backward seek per host on (rshost, a_time). (A correlated
   // MAX(a_time) here reads every index entry of the host on MariaDB: 0.5 s for 100 hosts x 3 days.)
   const hosts = await db.query<ConfigRow>(
-    `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at,
+    `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at, c.next_deploy_at,
             (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost ORDER BY i.a_time DESC LIMIT 1) AS latest
        FROM tb_monitor_host_config c
       ORDER BY c.rshost`,
@@ -150,7 +154,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
     const top = topProc.get(h.rshost);
     return {
       host: h.rshost,
-      state: hostState({ istate: Number(h.istate), deploy_error: h.deploy_error }, since === null ? null : nowMs - since, silentAfterMs),
+      state: hostState({ istate: Number(h.istate), deploy_error: h.deploy_error, held: isHeld(h) }, since === null ? null : nowMs - since, silentAfterMs),
       istate: Number(h.istate),
       agent_version: h.agent_version || null,
       last_report_at: lastReport,

@@ -54,14 +54,15 @@ export async function createLegacyDatabase(url: string, lastMs: number): Promise
       await c.query("INSERT INTO tb_monitor_disk_info (rshost, part, disk_info, a_time) VALUES (?, '/dev/sdb1', ?, ?)", [OLD_HOST, JSON.stringify({ total: "1800", used: "1500", free: "300" }), at]);
       await c.query("INSERT INTO tb_monitor_disk_util_qu_info (rshost, dev, avgqu, util, a_time) VALUES (?, '/dev/sdb', 7, 80, ?)", [OLD_HOST, at]);
       await c.query("INSERT INTO tb_monitor_port_net_info (rsinfo, remote, in_info, out_info, a_time) VALUES (?, '10.0.0.9:51234', 20480, 12000, ?)", [`${OLD_HOST}:3306`, at]);
-      // the old client stored the pid in rsport and memory as whole GB
+      // the old client stored the pid in rsport and memory as whole GB, stamped by its process collector's clock
+      const procAt = oldTime(t - 2000);
       await c.query("INSERT INTO tb_monitor_process_io_info (rshost, rsport, cpu, mem, io_r, io_w, a_time, md5_str, remarks) VALUES (?, ?, 250, 6, 15360, 0, ?, ?, ''), (?, 777, 30, 12, 0, 0, ?, ?, '')", [
         OLD_HOST,
         OLD_PID,
-        at,
+        procAt,
         md5(OLD_CMD),
         OLD_HOST,
-        at,
+        procAt,
         md5(other),
       ]);
     }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { createLogger } from "../../../src/log.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
-import { partitionBigTables, UnknownSchemaError } from "../../../src/store/legacy.ts";
+import { HELD_UNTIL, partitionBigTables, UnknownSchemaError } from "../../../src/store/legacy.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { runRetention } from "../../../src/store/retention.ts";
 import { LATEST_VERSION, migrate, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
@@ -88,10 +88,10 @@ describe("an old tool's database migrated in place", () => {
       expect(p).toHaveLength(OLD_REPORTS);
       for (const row of p) expect([Number(row.pid), Number(row.rsport), Number(row.rss_bytes), Number(row.mem), Number(row.start_time)]).toEqual([OLD_PID, OLD_PID, 6 * 1024 ** 3, 6, 0]);
       // old hosts are held: no secret, not pmon's to deploy
-      const hosts = await db.query<{ rshost: string; istate: number; deployed_by_pmon: number; secret_hash: string }>(
-        "SELECT rshost, istate, deployed_by_pmon, secret_hash FROM tb_monitor_host_config ORDER BY rshost",
+      const hosts = await db.query<{ rshost: string; istate: number; deployed_by_pmon: number; next_deploy_at: number }>(
+        "SELECT rshost, istate, deployed_by_pmon, next_deploy_at FROM tb_monitor_host_config ORDER BY rshost",
       );
-      expect(hosts.map((h) => [h.rshost, Number(h.istate), Number(h.deployed_by_pmon), h.secret_hash])).toEqual(Object.entries(OLD_HOSTS).map(([h, s]) => [h, s, 0, ""]));
+      expect(hosts.map((h) => [h.rshost, Number(h.istate), Number(h.deployed_by_pmon), Number(h.next_deploy_at)])).toEqual(Object.entries(OLD_HOSTS).map(([h, s]) => [h, s, 0, HELD_UNTIL]));
       // old rows carry what pmon's queries read: bytes of the disks, the host of each connection, command names
       const disk = await db.query<{ total_bytes: number; used_bytes: number }>("SELECT total_bytes, used_bytes FROM tb_monitor_disk_info LIMIT 1");
       expect([Number(disk[0]!.total_bytes), Number(disk[0]!.used_bytes)]).toEqual([1800 * 1024 ** 3, 1500 * 1024 ** 3]);
@@ -132,7 +132,7 @@ describe("an old tool's database migrated in place", () => {
         const p = await db.query<{ pid: number; mem: number }>("SELECT DISTINCT pid, mem FROM tb_monitor_process_io_info WHERE cpu = 250");
         expect(p.map((x) => [Number(x.pid), Number(x.mem)])).toEqual([[OLD_PID, 6]]);
         expect(await partitions(db, "tb_monitor_process_io_info")).toContain("pmax");
-        const held = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM tb_monitor_host_config WHERE deployed_by_pmon = 0 AND secret_hash = ''");
+        const held = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM tb_monitor_host_config WHERE next_deploy_at = ?", [HELD_UNTIL]);
         expect(Number(held[0]!.n)).toBe(Object.keys(OLD_HOSTS).length);
       } finally {
         await db.close();
