@@ -2,7 +2,7 @@
 // and what GET /v1/hosts returns. Reads tb_monitor_host_config plus the rows of each host's newest
 // sample (every table of one report shares its a_time).
 import type { Db } from "./db.ts";
-import { fromSqlTime } from "./db.ts";
+import { fromSqlTime, sqlTime } from "./db.ts";
 import { isHeld } from "./legacy.ts";
 
 /** waiting: an old tool's host that has no pmon agent yet and that pmon leaves alone until enrolled or adopted */
@@ -39,6 +39,9 @@ export interface HostStatusOptions {
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 120_000;
+
+/** How far before its host row the old tool's process rows of the same report may be stamped. */
+const OLD_PROCESS_SKEW_MS = 60_000;
 
 /** Hosts that make `pmon status` exit non-zero. */
 export function isProblem(h: HostStatus): boolean {
@@ -136,6 +139,18 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
   }
   const topProc = new Map<string, (typeof procRows)[number]>();
   for (const p of procRows) if (!topProc.has(p.rshost)) topProc.set(p.rshost, p);
+  // The old tool stamped process rows with its process collector's clock, seconds before the host row.
+  for (const h of sampled.filter((x) => !topProc.has(x.rshost))) {
+    const upTo = fromSqlTime(h.latest!);
+    const [p] = await db.query<(typeof procRows)[number]>(
+      `SELECT p.rshost, p.pid, p.instance, p.cpu, i.comm
+         FROM tb_monitor_process_io_info p LEFT JOIN tb_monitor_process_info i ON i.md5_str = p.md5_str
+        WHERE p.rshost = ? AND p.a_time = (SELECT MAX(a_time) FROM tb_monitor_process_io_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?)
+        ORDER BY p.cpu DESC, p.pid LIMIT 1`,
+      [h.rshost, h.rshost, h.latest, sqlTime(upTo - OLD_PROCESS_SKEW_MS)],
+    );
+    if (p) topProc.set(h.rshost, p);
+  }
 
   return hosts.map((h): HostStatus => {
     const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
