@@ -1,5 +1,6 @@
 import { defineCommand, renderUsage, runMain, type ArgsDef, type CommandDef } from "citty";
 import { EXAMPLES } from "./cli/_examples.ts";
+import { internalError, withInternalErrors } from "./cli/_internal-error.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const main = defineCommand({
@@ -8,7 +9,7 @@ const main = defineCommand({
     version: `${VERSION} (${COMMIT})`,
     description: "Fleet-wide, process-level resource monitor: which process used the CPU, memory, disk IO or network, and when",
   },
-  subCommands: {
+  subCommands: withInternalErrors({
     server: () => import("./cli/server.ts").then((m) => m.default),
     agent: () => import("./cli/agent.ts").then((m) => m.default),
     enroll: () => import("./cli/enroll.ts").then((m) => m.default),
@@ -16,7 +17,9 @@ const main = defineCommand({
     status: () => import("./cli/status.ts").then((m) => m.default),
     top: () => import("./cli/top.ts").then((m) => m.default),
     supervise: () => import("./cli/supervise.ts").then((m) => m.default),
-  },
+    migrate: () => import("./cli/migrate.ts").then((m) => m.default),
+    config: () => import("./cli/config.ts").then((m) => m.default),
+  }),
 });
 
 /** citty's usage text plus the command's examples. */
@@ -26,5 +29,9 @@ async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent
   const text = await renderUsage(cmd, parent);
   console.log(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n");
 }
+
+// Failures outside a command's run (a loop's stray rejection) end the same way as inside one.
+process.on("uncaughtException", (e) => internalError(e));
+process.on("unhandledRejection", (e) => internalError(e));
 
 await runMain(main, { showUsage });
