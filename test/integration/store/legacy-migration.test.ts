@@ -4,6 +4,7 @@
 // unknown schema refused with nothing changed.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { createLogger } from "../../../src/log.ts";
@@ -13,6 +14,7 @@ import { openStore } from "../../../src/store/open.ts";
 import { runRetention } from "../../../src/store/retention.ts";
 import { LATEST_VERSION, migrate, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
 import { createLegacyDatabase, OLD_HOST, OLD_HOSTS, OLD_PID, OLD_REPORTS } from "../../helpers/legacy-db.ts";
+import { ROOT } from "../../helpers/binary.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 
 setDefaultTimeout(120_000);
@@ -204,6 +206,40 @@ describe("an old tool's database migrated in place", () => {
       expect(Number(max!.id)).toBeGreaterThan(Math.max(...before.tb_monitor_process_io_info!));
       // a second run finds nothing to do
       expect((await partitionBigTables(db, NOW, () => {})).every((x) => x.skipped)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("rolling back to the old tool", () => {
+  test("after the SQL in docs/migrating.md, the old tool's own statements work on the migrated tables", async () => {
+    const { db, url } = await legacyDb();
+    try {
+      await migrate(db, NOW);
+      const doc = readFileSync(join(ROOT, "docs/migrating.md"), "utf8");
+      const block = /<!-- rollback-sql[^>]*-->\s*```sql\n([\s\S]*?)```/.exec(doc)?.[1];
+      expect(block).toBeDefined();
+      const c = await mysql.createConnection({ uri: url });
+      try {
+        for (const sql of block!.split(/;\s*\n/).map((x) => x.trim()).filter(Boolean)) await c.query(sql);
+        // what the old server and clients execute (column lists as the old code writes them)
+        const at = "2026-11-20 11:00:00";
+        await c.query(`insert into tb_monitor_process_io_info(rshost,rsport,cpu,mem,io_r,io_w,a_time,md5_str,remarks) values('${OLD_HOST}','4343','210','7','0','0','${at}',MD5('x'),'')`);
+        await c.query("replace into tb_monitor_process_info(md5_str,remarks) values(MD5('x'),'x')");
+        await c.query(`insert into tb_monitor_host_info(rshost,cpu_info,mem_info,io_info,net,a_time) values('${OLD_HOST}','{"total":"32"}','{"total":"62"}','{}','{"speed":"1000"}','${at}')`);
+        await c.query(`insert into tb_monitor_port_net_info(rsinfo,remote,in_info,out_info,a_time) values('${OLD_HOST}:3306','10.0.0.9:1',20000,0,'${at}')`);
+        await c.query(`replace into tb_monitor_alert_info(rshost,istate,a_time,remarks) values('10.0.0.6',1,now(),'x')`);
+        await c.query("insert into tb_monitor_version(version,a_time) values('1.6',now())");
+        await c.query("update tb_monitor_host_config set istate=1 where istate=2");
+        await c.query("delete from tb_monitor_host_info where a_time < date_sub(now(), interval 30 day)");
+        const [rows] = await c.query("SELECT rsport, mem FROM tb_monitor_process_io_info WHERE cpu = 250 LIMIT 1");
+        expect(rows).toEqual([{ rsport: OLD_PID, mem: 6 }]);
+        const [alerts] = await c.query("SELECT COUNT(*) AS n FROM tb_monitor_alert_info WHERE rshost = '10.0.0.6'");
+        expect(alerts).toEqual([{ n: 1 }]);
+      } finally {
+        await c.end();
+      }
     } finally {
       await db.close();
     }
