@@ -13,7 +13,7 @@ import { reportRows } from "../src/store/reports.ts";
 import { migrate } from "../src/store/schema.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
-import { enrollNoDeploy, freePort, startServer, waitHttp } from "../test/server/procs.ts";
+import { enrollNoDeploy, freePort, startServer, waitHttp } from "../test/helpers/server/procs.ts";
 import { mysqlBytes, rawInsertRate, typicalReport } from "./ingest-db.ts";
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);

@@ -82,7 +82,9 @@ export class SocketOwners {
     }
     this.listedLastScan = listed;
     for (const pid of this.fdCache.keys()) if (!listed.has(pid)) this.fdCache.delete(pid);
-    for (const pid of [...fresh, ...known, ...others]) {
+    // numeric order within each group, so the scan does not depend on the filesystem's directory order
+    const byPid = (a: number, b: number) => a - b;
+    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid), ...others.sort(byPid)]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
       if (wanted.size === 0) return;
     }

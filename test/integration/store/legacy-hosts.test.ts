@@ -14,7 +14,7 @@ import { openStore } from "../../../src/store/open.ts";
 import { latestVersion } from "../../../src/store/versions.ts";
 import { startManager } from "../../../src/server/manager.ts";
 import type { ServerMetrics } from "../../../src/server/metrics.ts";
-import { createLegacyDatabase, OLD_HOSTS } from "../../helpers/legacy-db.ts";
+import { createLegacyDatabase, OLD_HOSTS } from "../../helpers/store/legacy-db.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { waitFor } from "../../lab/lab.ts";
 

@@ -13,7 +13,7 @@ import { HELD_UNTIL, partitionBigTables, UnknownSchemaError } from "../../../src
 import { openStore } from "../../../src/store/open.ts";
 import { runRetention } from "../../../src/store/retention.ts";
 import { LATEST_VERSION, migrate, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
-import { createLegacyDatabase, OLD_HOST, OLD_HOSTS, OLD_PID, OLD_REPORTS } from "../../helpers/legacy-db.ts";
+import { createLegacyDatabase, OLD_HOST, OLD_HOSTS, OLD_PID, OLD_REPORTS } from "../../helpers/store/legacy-db.ts";
 import { ROOT } from "../../helpers/binary.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 
@@ -145,7 +145,7 @@ describe("an old tool's database migrated in place", () => {
   test("two servers starting together: one migrates, the other waits and finds it done", async () => {
     const { db, url, before } = await legacyDb();
     try {
-      const child = join(import.meta.dir, "../../store/migrate-child.ts");
+      const child = join(import.meta.dir, "../../helpers/store/migrate-child.ts");
       const run = () =>
         new Promise<string>((resolve, reject) => {
           const p = spawn(process.execPath, [child, url], { stdio: ["ignore", "pipe", "pipe"] });
@@ -234,9 +234,9 @@ describe("rolling back to the old tool", () => {
         await c.query("update tb_monitor_host_config set istate=1 where istate=2");
         await c.query("delete from tb_monitor_host_info where a_time < date_sub(now(), interval 30 day)");
         const [rows] = await c.query("SELECT rsport, mem FROM tb_monitor_process_io_info WHERE cpu = 250 LIMIT 1");
-        expect(rows).toEqual([{ rsport: OLD_PID, mem: 6 }]);
+        expect(rows as unknown[]).toEqual([{ rsport: OLD_PID, mem: 6 }]);
         const [alerts] = await c.query("SELECT COUNT(*) AS n FROM tb_monitor_alert_info WHERE rshost = '10.0.0.6'");
-        expect(alerts).toEqual([{ n: 1 }]);
+        expect(alerts as unknown[]).toEqual([{ n: 1 }]);
       } finally {
         await c.end();
       }

@@ -13,7 +13,7 @@ import { hostStatuses, isProblem } from "../../../src/store/status.ts";
 import { renderStatus } from "../../../src/view/status.ts";
 import { renderTop } from "../../../src/view/top.ts";
 import { requireBinary } from "../../helpers/binary.ts";
-import { createLegacyDatabase, OLD_CMD, OLD_HOST, OLD_PID, type LegacyRows } from "../../helpers/legacy-db.ts";
+import { createLegacyDatabase, OLD_CMD, OLD_HOST, OLD_PID, type LegacyRows } from "../../helpers/store/legacy-db.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { makeReport } from "../../helpers/reports.ts";
 
