@@ -14,7 +14,7 @@ import { openStore } from "../../../src/store/open.ts";
 import { runRetention } from "../../../src/store/retention.ts";
 import { LATEST_VERSION, migrate, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
 import { createLegacyDatabase, OLD_HOST, OLD_HOSTS, OLD_PID, OLD_REPORTS } from "../../helpers/store/legacy-db.ts";
-import { ROOT } from "../../helpers/binary.ts";
+import { requireBinary, ROOT } from "../../helpers/binary.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 
 setDefaultTimeout(120_000);
@@ -209,6 +209,41 @@ describe("an old tool's database migrated in place", () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe("pmon migrate through the compiled binary", () => {
+  const pmon = (args: string[], url: string) => {
+    const r = Bun.spawnSync([requireBinary(), ...args, "--storage", url], { env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+    return { code: r.exitCode, stderr: r.stderr.toString() };
+  };
+
+  test("--partition converts the tables left unpartitioned, with progress lines", async () => {
+    const { db, url, before } = await legacyDb();
+    try {
+      await migrate(db, NOW, { partitionMaxRows: 3 });
+      const r = pmon(["migrate", "--partition"], url);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/\[migrate\] tb_monitor_process_io_info: \d+ of \d+ rows copied \(100 %\)/);
+      expect(r.stderr).toContain("[migrate] tb_monitor_process_io_info: partitioned by day");
+      expect(r.stderr).toMatch(/\[migrate\] partitioned \d+ table\(s\): .*tb_monitor_host_info \(6 rows\)/);
+      for (const t of ["tb_monitor_host_info", "tb_monitor_process_io_info"]) expect(await partitions(db, t), t).toContain("pmax");
+      expect(await ids(db)).toEqual(before);
+      expect(pmon(["migrate", "--partition"], url).stderr).toContain("every time-series table is already partitioned by day");
+    } finally {
+      await db.close();
+    }
+  });
+
+  test("an unknown schema is one line and exit 1", async () => {
+    const m = await testMariaDB("pmon_unknown_cli");
+    const c = await mysql.createConnection({ uri: m.url });
+    await c.query("CREATE TABLE tb_monitor_host_config (id bigint PRIMARY KEY, hostname varchar(64))");
+    await c.end();
+    const r = pmon(["migrate"], m.url);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("pmon migrate: the database holds tb_monitor_* tables pmon does not recognise");
   });
 });
 
