@@ -1,7 +1,6 @@
 // Errors nobody expected (a bug, or a database in a state pmon does not know) end as one line that
 // says what happened and what to do, with exit code 4. The stack only at --log-level debug, and never
 // the runtime's default error print, which shows lines of the compiled bundle's minified source.
-import type { CommandDef, SubCommandsDef } from "citty";
 import { createLogger } from "../log.ts";
 
 /** Exit code of an internal error (1 problem found, 2 bad config, 3 agent restart, 4 internal). */
@@ -14,44 +13,12 @@ function debugWanted(argv: readonly string[]): boolean {
   return level === "debug" || level === "trace";
 }
 
-export function internalError(e: unknown, argv: readonly string[] = process.argv.slice(2)): never {
+/** Prints the error as one line (plus the stack at debug level) and returns EXIT_INTERNAL. */
+export function reportInternalError(e: unknown, argv: readonly string[]): number {
   const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim() || "unknown error";
-  const log = createLogger("error");
-  const hint = debugWanted(argv)
-    ? "please file a bug with this output"
-    : "please file a bug with the output of the same command run with --log-level debug";
-  log.error(`internal error: ${message} (${hint})`);
-  if (debugWanted(argv) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-  process.exit(EXIT_INTERNAL);
-}
-
-type Loader = () => Promise<CommandDef<any>>;
-
-/** Wraps each command's run (and its subcommands') so unexpected errors end through internalError. */
-export function withInternalErrors(commands: Record<string, Loader>): SubCommandsDef {
-  const out: Record<string, Loader> = {};
-  for (const [name, load] of Object.entries(commands)) out[name] = () => load().then(wrap);
-  return out as SubCommandsDef;
-}
-
-function wrap(cmd: CommandDef<any>): CommandDef<any> {
-  const run = cmd.run;
-  const subCommands = cmd.subCommands;
-  return {
-    ...cmd,
-    ...(run
-      ? {
-          run: async (ctx) => {
-            try {
-              return await run(ctx);
-            } catch (e) {
-              internalError(e, ctx.rawArgs);
-            }
-          },
-        }
-      : {}),
-    ...(subCommands && typeof subCommands === "object" && !("then" in subCommands)
-      ? { subCommands: withInternalErrors(Object.fromEntries(Object.entries(subCommands).map(([k, v]) => [k, async () => (typeof v === "function" ? await (v as Loader)() : await v) as CommandDef<any>]))) }
-      : {}),
-  };
+  const debug = debugWanted(argv);
+  const hint = debug ? "please file a bug with this output" : "please file a bug with the output of the same command run with --log-level debug";
+  createLogger("error").error(`internal error: ${message} (${hint})`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return EXIT_INTERNAL;
 }

@@ -3,7 +3,7 @@ import { redactUrl, StoreUnavailableError } from "../store/db.ts";
 import { partitionBigTables } from "../store/legacy.ts";
 import { openStore, storageUrl } from "../store/open.ts";
 import { UnknownSchemaError } from "../store/legacy.ts";
-import { commonArgs, definedOnly, runCommand, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runWithConfig, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -18,7 +18,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = definedOnly({ "server.storage": args.storage, "server.data_dir": args["data-dir"] });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const mlog = log.withTag("migrate");
       const url = storageUrl(config.server);
       let db;

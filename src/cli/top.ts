@@ -1,10 +1,12 @@
 import { defineCommand } from "citty";
 import { HOST_RE } from "../protocol/report.ts";
-import { TOP_BY, topAt, topRange, type TopBy } from "../store/history.ts";
+import { TOP_BY, type TopBy } from "../protocol/top.ts";
+import { topAt, topRange } from "../store/history.ts";
 import { parseTime, TimeParseError } from "../util/time.ts";
 import { renderTop } from "../view/top.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 import { withStore } from "./status.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 function time(flag: string, text: string, now: number): number {
   try {
@@ -32,7 +34,7 @@ export default defineCommand({
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       const now = Date.now();
       const by = String(args.by) as TopBy;
       if (!TOP_BY.includes(by)) throw new UserError(`--by must be one of ${TOP_BY.join(", ")}, got "${args.by}"`);
@@ -48,7 +50,7 @@ export default defineCommand({
       const at = time("at", args.at ?? "now", now);
       const result = await withStore(config.server, (db) => (range ? topRange(db, { ...query, ...range }) : topAt(db, { ...query, at })));
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-      process.stdout.write(args.json ? JSON.stringify(result, null, 2) + "\n" : renderTop(result, { colour }));
+      process.stdout.write(args.json ? terminalJson(result) + "\n" : renderTop(result, { colour }));
     });
   },
 });

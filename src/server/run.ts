@@ -10,7 +10,7 @@ import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
-import { hostStatuses } from "../store/status.ts";
+import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
@@ -18,7 +18,7 @@ import { createSkewTracker } from "./clock.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
-import { startManager } from "./manager.ts";
+import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
 
 export interface ServerHandle {
@@ -32,16 +32,8 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** What the manager and alert loops get; each returns a stop function. */
-export interface LoopContext {
-  config: ResolvedConfig;
-  log: Logger;
-  db: Db;
-  metrics: ServerMetrics;
-  /** host:port this server listens on, e.g. for server heartbeats */
-  address: string;
-}
-export type StopLoop = () => Promise<void> | void;
+/** Stops one of the server's background loops (manager, alerts, retention). */
+type StopLoop = () => Promise<void> | void;
 
 const HOUR_MS = 3_600_000;
 
@@ -65,7 +57,7 @@ export function createServerCore(
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
   const ingest: Ingest = createIngest({
     write: (items) => writeReports(db, items, writeOpts),
-    afterWrite: (items) => recordArrivals(db, items, skew).finally(() => opts.onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => opts.onArrivals?.(items)),
     metrics,
     log,
   });
@@ -75,6 +67,7 @@ export function createServerCore(
     ingest,
     getHost: (host) => getHost(db, host),
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
+    hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
     maxSkewS: s.max_skew_s,
@@ -103,7 +96,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
     });
     if (n) slog.info(`server.adopt_legacy_hosts: ${n} old tool's host(s) handed to the manager (istate 1/2 deploy, 0 remove)`);
   }
-  // HOOK(alerts): witnesses in every reply, saturation checks on every stored batch (src/alerts/loop.ts)
+  // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
 
@@ -130,9 +123,8 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 
   const loops: StopLoop[] = [];
   loops.push(startRetention(db, s.retention_days, slog));
-  const ctx: LoopContext = { config, log, db, metrics, address };
-  loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)
-  loops.push(alerts.start()); // HOOK(alerts): silent-host pass and witness refresh (src/alerts/loop.ts)
+  loops.push(startManager({ config, log, db })); // deploy, remove, upgrade
+  loops.push(alerts.start()); // silent-host pass and witness refresh
 
   let stopping: Promise<void> | undefined;
   return {
@@ -158,7 +150,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 }
 
 /** last_report_at (server clock), agent version and clock skew per host, once per batch. */
-async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>): Promise<void> {
+async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>, maxSkewMs: number): Promise<void> {
   const latest = new Map<string, { report: Report; receivedAt: number; replay: boolean }>();
   for (const it of items) {
     const prev = latest.get(it.report.host);
@@ -168,11 +160,17 @@ async function recordArrivals(db: Db, items: { report: Report; receivedAt: numbe
   // one UPDATE per host, side by side on the pool's connections
   await Promise.all(
     [...latest].map(([host, it]) => {
-      const skewMs = it.replay ? undefined : it.report.time - it.receivedAt;
+      // Clamped to the signed-time tolerance: an agent whose clock is further off cannot sign a request
+      // the server accepts, so a larger figure is a wrong report time, not the host's clock.
+      const skewMs = it.replay ? undefined : clampSkew(it.report.time - it.receivedAt, maxSkewMs);
       if (skewMs !== undefined) skew.observe(host, skewMs);
       return recordReportSeen(db, host, { receivedAt: it.receivedAt, agentTime: it.report.time, agentVersion: it.report.agent_version, clockSkewMs: skewMs });
     }),
   );
+}
+
+export function clampSkew(skewMs: number, maxSkewMs: number): number {
+  return Math.max(-maxSkewMs, Math.min(maxSkewMs, skewMs));
 }
 
 function startRetention(db: Db, days: number, log: Logger): StopLoop {

@@ -3,6 +3,7 @@
 // report is either fully stored or not at all. The same (host, report id) is stored once.
 import { createHash } from "node:crypto";
 import type { Report } from "../protocol/report.ts";
+import { checkRows } from "./columns.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
 
 export type WriteOutcome = "stored" | "duplicate";
@@ -59,6 +60,25 @@ export const COLUMNS: { [K in keyof ReportRows]: readonly string[] } = {
   net_unattributed_info: ["rshost", "iface", "in_info", "out_info", "a_time"],
 };
 
+/** The report field each column's value comes from, for refusals that name the field (see columns.ts). */
+const FIELDS: { [K in keyof ReportRows | "report_seen"]: [list: string, columns: Record<string, string>] } = {
+  host_info: ["system", {}],
+  disk_info: ["system.filesystems[]", { part: "device", disk_info: "total_bytes", total_bytes: "total_bytes", used_bytes: "used_bytes", free_bytes: "free_bytes" }],
+  disk_util_qu_info: ["system.disks[]", { dev: "device", avgqu: "avgqu", util: "util_pct", read_kbs: "read_bytes_per_s", write_kbs: "write_bytes_per_s" }],
+  port_net_info: ["connections[]", { rsinfo: "local", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  process_info: ["processes[]", { remarks: "cmdline" }],
+  process_io_info: ["processes[]", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s", md5_str: "cmdline" }],
+  process_rest_info: ["rest", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s" }],
+  listen_port_info: ["listen_ports[]", { in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  net_unattributed_info: ["unattributed[]", { iface: "interface", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  report_seen: ["report", { report_id: "id" }],
+};
+
+function fieldOf(key: keyof typeof FIELDS): (column: string) => string {
+  const [list, columns] = FIELDS[key];
+  return (column) => (column === "rshost" ? "host" : column === "a_time" ? "time" : `${list}.${columns[column] ?? column}`);
+}
+
 const round = (v: number, digits: number) => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -70,7 +90,7 @@ const kbs = (bytesPerS: number) => round(bytesPerS / KB, 2);
 const txt = (s: string) => s.toWellFormed();
 
 /** The command line as the legacy `remarks` (whitespace collapsed); kernel threads get "[comm]". */
-export function processRemarks(p: { cmdline: string; comm: string }): string {
+function processRemarks(p: { cmdline: string; comm: string }): string {
   const cmd = txt(p.cmdline).replace(/\s+/g, " ").trim();
   return cmd || `[${txt(p.comm)}]`;
 }
@@ -212,6 +232,12 @@ export function sampleTime(reportTime: number, receivedAt: number, hostSkewMs: n
 /** md5 -> the UTC day its dictionary row was last written or touched, per database handle */
 const memoMd5 = new WeakMap<Db, Map<string, number>>();
 const MD5_MEMO_MAX = 200_000;
+/** keys per `IN (...)` list: far below both databases' placeholder limits, and a short statement */
+const IN_LIST_CHUNK = 1000;
+/** a deadlocked batch waits RETRY_STEP_MS × attempt plus up to RETRY_JITTER_MS, so the two do not collide again */
+const RETRY_STEP_MS = 10;
+const RETRY_JITTER_MS = 20;
+const DEADLOCK_ATTEMPTS = 3;
 const DAY_MS = 86_400_000;
 
 /**
@@ -249,7 +275,7 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
   });
   // duplicates already stored
   const candidates = items.map((it, i) => ({ it, i })).filter(({ i }) => outcomes[i] === "stored");
-  for (const chunk of chunks(candidates, 1000)) {
+  for (const chunk of chunks(candidates, IN_LIST_CHUNK)) {
     const seen = await tx.query<{ rshost: string; report_id: string }>(
       `SELECT rshost, report_id FROM tb_monitor_report_seen WHERE (rshost, report_id) IN (${valuesPlaceholders(chunk.length, 2)})`,
       chunk.flatMap(({ it }) => [it.report.host, txt(it.report.id)]),
@@ -269,6 +295,9 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
     seenRows.push([it.report.host, txt(it.report.id), sqlTime(it.receivedAt)]);
   }
   const rows = all!;
+  // Nothing is written unless every value fits its column.
+  checkRows("tb_monitor_report_seen", ["rshost", "report_id", "a_time"], seenRows, fieldOf("report_seen"));
+  for (const key of Object.keys(COLUMNS) as (keyof ReportRows)[]) checkRows(`tb_monitor_${key}`, COLUMNS[key], rows[key], fieldOf(key));
   // A plain INSERT: if another server stored one of these meanwhile, the duplicate key fails the
   // batch and the one-by-one retry then reports it as a duplicate.
   await insertRows(tx, { table: "tb_monitor_report_seen", columns: ["rshost", "report_id", "a_time"], rows: seenRows });
@@ -286,7 +315,7 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
   if (touched.length) {
     const lastSeen = sqlTime(day * DAY_MS);
     await insertRows(tx, { table: "tb_monitor_process_info", columns: COLUMNS.process_info, rows: touched.map((k) => [...dict.get(k)!.slice(0, 3), lastSeen]) }, true);
-    for (const chunk of chunks(touched, 1000)) {
+    for (const chunk of chunks(touched, IN_LIST_CHUNK)) {
       await tx.exec(`UPDATE tb_monitor_process_info SET a_time = ? WHERE a_time < ? AND md5_str IN (${chunk.map(() => "?").join(",")})`, [lastSeen, lastSeen, ...chunk]);
     }
   }
@@ -300,20 +329,20 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
 // InnoDB picks a victim when two batches lock rows in different orders; the batch is simply retried.
 const RETRYABLE = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */]);
 
-async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = DEADLOCK_ATTEMPTS): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (e) {
       if (i >= attempts || !RETRYABLE.has((e as { errno?: number }).errno ?? 0)) throw e;
-      await Bun.sleep(10 * i + Math.random() * 20);
+      await Bun.sleep(RETRY_STEP_MS * i + Math.random() * RETRY_JITTER_MS);
     }
   }
 }
 
 async function hostSkews(db: Db, hosts: string[]): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
-  for (const chunk of chunks(hosts, 1000)) {
+  for (const chunk of chunks(hosts, IN_LIST_CHUNK)) {
     const rows = await db.query<{ rshost: string; clock_skew_ms: number | null }>(
       `SELECT rshost, clock_skew_ms FROM tb_monitor_host_config WHERE rshost IN (${chunk.map(() => "?").join(",")})`,
       chunk,

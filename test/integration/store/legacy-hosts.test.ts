@@ -3,7 +3,7 @@
 // silent-host rule ignores the old hosts, until `pmon enroll` or server.adopt_legacy_hosts.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { loadConfig } from "../../../src/config/load.ts";
-import type { Runner } from "../../../src/enroll/ssh.ts";
+import type { Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
 import { listRunningHosts } from "../../../src/store/alerts.ts";
 import type { Db } from "../../../src/store/db.ts";
@@ -12,8 +12,7 @@ import { registerHost } from "../../../src/store/hosts.ts";
 import { adoptLegacyHosts, HELD_UNTIL } from "../../../src/store/legacy.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { latestVersion } from "../../../src/store/versions.ts";
-import { startManager } from "../../../src/server/manager.ts";
-import type { ServerMetrics } from "../../../src/server/metrics.ts";
+import { startManager } from "../../../src/fleet/manager.ts";
 import { createLegacyDatabase, OLD_HOSTS } from "../../helpers/store/legacy-db.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { waitFor } from "../../lab/lab.ts";
@@ -49,7 +48,7 @@ describe("old hosts on the first start", () => {
     const calls: string[] = [];
     let passes = 0;
     const counting: Db = { ...db, query: (sql, params) => (sql.includes("WHERE istate IN") && passes++, db.query(sql, params)) };
-    const stop = startManager({ config, log, db: counting, metrics: {} as ServerMetrics, address: "test" }, { runner: refusingRunner(calls), version: "9.9.9" });
+    const stop = startManager({ config, log, db: counting }, { runner: refusingRunner(calls), version: "9.9.9" });
     try {
       await waitFor("three manager passes", () => passes >= 3, 20_000, 50);
     } finally {
@@ -82,7 +81,7 @@ describe("old hosts on the first start", () => {
     ]);
     const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1 } });
     const calls: string[] = [];
-    const stop = startManager({ config, log, db, metrics: {} as ServerMetrics, address: "test" }, { runner: refusingRunner(calls), version: "9.9.9", retryBaseMs: 3_600_000 });
+    const stop = startManager({ config, log, db }, { runner: refusingRunner(calls), version: "9.9.9", retryBaseMs: 3_600_000 });
     try {
       await waitFor("ssh to the three hosts", () => ["10.0.0.5", "10.0.0.6", "10.0.0.7"].every((h) => calls.includes(h)), 20_000, 50);
     } finally {
