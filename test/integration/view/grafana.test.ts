@@ -155,7 +155,7 @@ describe("pmon dashboard", () => {
   });
 });
 
-describe("the old seed dashboard on pmon's tables (MariaDB: -> rewritten to JSON_EXTRACT)", () => {
+describe("the old dashboard's query shapes on pmon's tables (MariaDB: -> rewritten to JSON_EXTRACT)", () => {
   const targets = panelTargets(seedDashboard);
   const single = (host: string): Record<string, GrafanaVariable> => ({ host: { values: [host], multi: false } });
 
