@@ -70,6 +70,7 @@ export const KEYS = {
   "deploy.servers": { type: "string[]", default: [] }, // addresses agents report to; empty = server.url
   "deploy.rollout_max_failed_pct": { type: "number", default: 20, min: 0, max: 100 },
   "deploy.use_systemd": { type: "string", default: "auto", oneOf: ["auto", "yes", "no"] },
+  "deploy.remove_legacy_dir": { type: "boolean", default: false }, // delete the old Python client's directory on takeover
 
   // [alerts]: rules and message language; channels are [[alerts.channels]] tables
   "alerts.language": { type: "string", default: "zh", oneOf: ["zh", "en"] },
