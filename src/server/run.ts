@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { getHost, recordReportSeen } from "../store/hosts.ts";
+import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
@@ -89,6 +90,13 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
   const db = await openStore(s, log);
+  if (s.adopt_legacy_hosts) {
+    const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
+      await db.close().catch(() => {});
+      throw e;
+    });
+    if (n) slog.info(`server.adopt_legacy_hosts: ${n} old tool's host(s) handed to the manager (istate 1/2 deploy, 0 remove)`);
+  }
   // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
