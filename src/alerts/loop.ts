@@ -132,14 +132,14 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
         const message = silentFiring(language, { host: h.rshost, afterS: a.silent_after_s, since: action.since, count: 1, max: a.max_repeats });
         if (await claimOpen(o.db, { ...base, since: action.since, remarks: message })) {
           countRaised(SILENT);
-          events.push({ host: h.rshost, kind: SILENT, state: "firing", repeat: true, since: action.since, time: t, message });
+          events.push({ host: h.rshost, kind: SILENT, state: "firing", since: action.since, time: t, message });
         }
       } else if (action.type === "repeat") {
         const count = action.fromSent + 1;
         if (await claimRepeat(o.db, { ...base, fromSent: action.fromSent })) {
           countRaised(SILENT);
           const message = silentFiring(language, { host: h.rshost, afterS: a.silent_after_s, since: action.since, count, max: a.max_repeats });
-          events.push({ host: h.rshost, kind: SILENT, state: "firing", since: action.since, time: t, message });
+          events.push({ host: h.rshost, kind: SILENT, state: "firing", repeat: true, since: action.since, time: t, message });
         }
       } else if (await claimResolve(o.db, { ...base, fromSent: action.fromSent })) {
         const message = silentResolved(language, { host: h.rshost, afterS: a.silent_after_s, since: action.since, until: action.until });
