@@ -74,12 +74,19 @@ export interface MapField<F extends Field = Field> {
   maxKeys: number;
   maxKeyLength: number;
 }
+/** A field an agent may leave out (added after agents in the field were built): absent = not sent. */
+export interface OptionalField<F extends Field = Field> {
+  kind: "optional";
+  of: F;
+}
 export interface ScalarField {
   kind: "scalar";
   /** longest string value */
   maxLength: number;
 }
-export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField;
+export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | OptionalField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField;
+
+type OptionalKeys<S> = { [K in keyof S]: S[K] extends OptionalField<any> ? K : never }[keyof S];
 
 /** The TypeScript type a field describes. */
 export type TypeOf<F> = F extends IntField | NumberField
@@ -90,8 +97,10 @@ export type TypeOf<F> = F extends IntField | NumberField
       ? V
       : F extends NullableField<infer O>
         ? TypeOf<O> | null
+        : F extends OptionalField<infer O>
+          ? TypeOf<O>
         : F extends ObjectField<infer S>
-          ? { [K in keyof S]: TypeOf<S[K]> }
+          ? { [K in Exclude<keyof S, OptionalKeys<S>>]: TypeOf<S[K]> } & { [K in OptionalKeys<S>]?: TypeOf<S[K]> }
           : F extends ArrayField<infer O>
             ? TypeOf<O>[]
             : F extends MapField<infer O>
@@ -105,6 +114,7 @@ const num = (unit: string, min: number, max: number): NumberField => ({ kind: "n
 const str = (maxLength: number): StringField => ({ kind: "string", maxLength });
 const nullable = <F extends Field>(of: F): NullableField<F> => ({ kind: "nullable", of });
 const object = <S extends Record<string, Field>>(fields: S): ObjectField<S> => ({ kind: "object", fields });
+const optional = <F extends Field>(of: F): OptionalField<F> => ({ kind: "optional", of });
 const list = <F extends Field>(of: F, maxItems: number, rows: boolean): ArrayField<F> => ({ kind: "array", of, maxItems, rows });
 
 const bytes = num("bytes", 0, MAX_BYTES);
@@ -201,6 +211,24 @@ const LISTEN_PORT = object({ port: int("port", 0, 65_535), pid: nullable(pid), c
 /** An interface's traffic that no socket accounts for (UDP, ICMP, sockets that lived too briefly). */
 const UNATTRIBUTED = object({ interface: str(64), rx_bytes_per_s: rate, tx_bytes_per_s: rate });
 
+/** Most alerts one report carries in alerts_sent. */
+export const MAX_ALERTS_SENT = 16;
+
+/**
+ * An alert the agent itself sent (server_down: no server was there to send it), carried by its next
+ * reports until one is accepted, so the server's alert log records it.
+ */
+const SENT_ALERT = object({
+  kind: str(64),
+  state: { kind: "string", maxLength: 16, pattern: /^(firing|resolved)$/, patternName: "firing or resolved" } as StringField,
+  since: time,
+  time,
+  message: str(4000),
+  /** 1 = a channel accepted it (or none is configured) */
+  delivered: int("0 or 1", 0, 1),
+  channels: int("channels", 0, 1024),
+});
+
 export const REPORT = object({
   v: { kind: "literal", value: PROTOCOL_VERSION } as LiteralField<typeof PROTOCOL_VERSION>,
   /** unique per report (the agent's boot id + sequence); the server stores a report id once */
@@ -228,6 +256,8 @@ export const REPORT = object({
   capabilities: { kind: "map", of: { kind: "scalar", maxLength: 256 }, maxKeys: 64, maxKeyLength: 64 } as MapField<ScalarField>,
   /** files or steps that failed, by kind, with counts */
   collector_errors: { kind: "map", of: int("count", 0, MAX_INT32), maxKeys: 256, maxKeyLength: 64 } as MapField<IntField>,
+  /** alerts this agent sent itself and no server has recorded yet; absent from older agents */
+  alerts_sent: optional(list(SENT_ALERT, MAX_ALERTS_SENT, false)),
 });
 
 // --- the types, derived from the table ---
@@ -244,6 +274,7 @@ export type InterfaceStats = TypeOf<typeof INTERFACE>;
 export type ConnectionRecord = TypeOf<typeof CONNECTION>;
 export type ListenPortRecord = TypeOf<typeof LISTEN_PORT>;
 export type UnattributedRecord = TypeOf<typeof UNATTRIBUTED>;
+export type SentAlert = TypeOf<typeof SENT_ALERT>;
 
 /** A report that breaks the schema; `field` is the JSON path of the first bad value. */
 export class ReportError extends Error {
@@ -278,10 +309,17 @@ export function checkField(field: Field, v: unknown, path: string): void {
     case "nullable":
       if (v !== null) checkField(field.of, v, path);
       return;
+    case "optional":
+      // present means checked: `"alerts_sent": null` is as wrong as any other bad value
+      checkField(field.of, v, path);
+      return;
     case "object": {
       const o = plainObject(v, path);
       for (const [k, f] of Object.entries(field.fields as Record<string, Field>)) {
-        if (!(k in o)) throw new ReportError(`${path}.${k}`, "missing");
+        if (!(k in o)) {
+          if (f.kind === "optional") continue;
+          throw new ReportError(`${path}.${k}`, "missing");
+        }
         checkField(f, o[k], `${path}.${k}`);
       }
       return;

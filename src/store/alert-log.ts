@@ -2,6 +2,7 @@
 // channel accepted it. The same message recorded twice (a replayed report carrying an agent's
 // server-down alert) is stored once: event_key is unique.
 import { createHash } from "node:crypto";
+import type { SentAlert } from "../protocol/report.ts";
 import { fromSqlTime, sqlTime, type Db } from "./db.ts";
 
 export type AlertLogState = "firing" | "repeat" | "resolved";
@@ -30,6 +31,21 @@ const SENDER_MAX = 128;
 /** The identity of one message: the same alert recorded again maps to the same key. */
 export function alertEventKey(e: Pick<AlertLogEntry, "rshost" | "kind" | "state" | "since" | "time">): string {
   return createHash("md5").update(JSON.stringify([e.rshost, e.kind, e.state, e.since, e.time])).digest("hex");
+}
+
+/** An alert an agent reported in alerts_sent: sent by the agent itself. */
+export function agentAlertEntry(host: string, a: SentAlert): AlertLogEntry {
+  return {
+    rshost: host,
+    kind: a.kind,
+    state: a.state === "resolved" ? "resolved" : "firing",
+    since: a.since,
+    time: a.time,
+    message: a.message,
+    delivered: a.delivered === 1,
+    channels: a.channels,
+    sender: host,
+  };
 }
 
 /** Records messages; returns how many were new. */

@@ -123,7 +123,7 @@ export function makeReportSeries(n: number, over: ReportOverrides & { endTime?: 
 
 /**
  * A report built from the protocol's table with every number at its limit ("min" or "max") and every
- * string at its longest: one item per list, every nullable field set. decodeReport accepts it.
+ * string at its longest: one item per list, every nullable and optional field set. decodeReport accepts it.
  */
 export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Report {
   const build = (f: Field, name: string): unknown => {
@@ -132,10 +132,12 @@ export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Repor
       case "number":
         return end === "max" ? f.max : f.min;
       case "string":
-        return name === "host" ? host : "é".repeat(f.maxLength);
+        // the two patterned strings: the host name, and alerts_sent[].state
+        return name === "host" ? host : name === "state" ? "resolved" : "é".repeat(f.maxLength);
       case "literal":
         return f.value;
       case "nullable":
+      case "optional":
         return build(f.of, name);
       case "object":
         return Object.fromEntries(Object.entries(f.fields as Record<string, Field>).map(([k, x]) => [k, build(x, k)]));
