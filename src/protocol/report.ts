@@ -21,6 +21,8 @@ export interface ProcessRecord {
   net_rx_bytes_per_s: number;
   net_tx_bytes_per_s: number;
   threads: number;
+  /** the process ended during the window (figures from the kernel's exit record; rss 0, threads 0); absent from older agents */
+  exited?: boolean;
 }
 
 /** What the host used beyond the kept processes, so kept + rest add up to the host totals. */
@@ -167,6 +169,18 @@ const str = (maxLen: number): Check => (v, p) => {
 const nullable = (c: Check): Check => (v, p) => {
   if (v !== null) c(v, p);
 };
+const bool: Check = (v, p) => {
+  if (typeof v !== "boolean") throw new ReportError(p, `expected a boolean, got ${typeName(v)}`);
+};
+/** A field older agents do not send: checked when present. */
+const optional = (c: Check): Check => {
+  const check: Check = (v, p) => {
+    if (v !== undefined) c(v, p);
+  };
+  optionalChecks.add(check);
+  return check;
+};
+const optionalChecks = new WeakSet<Check>();
 const array = (item: Check, maxItems: number): Check => (v, p) => {
   if (!Array.isArray(v)) throw new ReportError(p, `expected an array, got ${typeName(v)}`);
   if (v.length > maxItems) throw new ReportError(p, `more than ${maxItems} items`);
@@ -175,7 +189,7 @@ const array = (item: Check, maxItems: number): Check => (v, p) => {
 const object = (shape: Record<string, Check>): Check => (v, p) => {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ReportError(p, `expected an object, got ${typeName(v)}`);
   for (const [k, c] of Object.entries(shape)) {
-    if (!(k in v)) throw new ReportError(`${p}.${k}`, "missing");
+    if (!(k in v) && !optionalChecks.has(c)) throw new ReportError(`${p}.${k}`, "missing");
     c((v as Record<string, unknown>)[k], `${p}.${k}`);
   }
 };
@@ -237,6 +251,7 @@ const checkReport = object({
       net_rx_bytes_per_s: nonneg,
       net_tx_bytes_per_s: nonneg,
       threads: int(0),
+      exited: optional(bool),
     }),
     100_000,
   ),
