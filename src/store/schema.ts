@@ -286,6 +286,14 @@ export const MIGRATIONS: readonly Migration[] = [
     mysql: ["ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1'"],
     sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN deployed_by_pmon INTEGER NOT NULL DEFAULT 1"],
   },
+  {
+    // 1 = the process ended during the sample window: its figures come from the kernel's exit record
+    // (rss 0, threads 0). Rows of older agents are 0.
+    version: 3,
+    name: "process exited flag",
+    mysql: ["ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `exited` tinyint NOT NULL DEFAULT '0'"],
+    sqlite: ["ALTER TABLE tb_monitor_process_io_info ADD COLUMN exited INTEGER NOT NULL DEFAULT 0"],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
