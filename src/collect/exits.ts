@@ -72,7 +72,7 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
       errno === 1 || errno === 13
         ? "needs CAP_NET_ADMIN"
         : errno === 2
-          ? "no TASKSTATS family in this network namespace: it exists in the initial one only"
+          ? "no TASKSTATS family in this kernel"
           : errno === 22
             ? "the kernel accepts listeners from the initial PID and user namespaces only"
             : (e as Error).message;
@@ -84,7 +84,11 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
   const version = first.length > 0 ? first[0]!.version : 0;
   if (version < TASKSTATS_VERSION_THREAD_GROUP) {
     listener.close();
-    return fallback(version === 0 ? "no exit record arrived for a probe process" : `taskstats version ${version} has no thread group id (needs ${TASKSTATS_VERSION_THREAD_GROUP})`);
+    return fallback(
+      version === 0
+        ? "no exit record arrived for a probe process: the kernel sends them into the initial network namespace only"
+        : `taskstats version ${version} has no thread group id (needs ${TASKSTATS_VERSION_THREAD_GROUP})`,
+    );
   }
   log.info(`exits: taskstats version ${version} on`);
 
