@@ -3,7 +3,7 @@
 // (mysqlInitSql() renders it, test/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
-// (see README.md, "Storage and schema"). Time-series tables on MySQL are RANGE-partitioned by day on a_time
+// (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
 // (retention.ts adds and drops the daily partitions), which is why their primary key is (id, a_time).
 import type { Db, Dialect } from "./db.ts";
 
