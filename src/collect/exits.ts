@@ -79,7 +79,11 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
     return fallback(why);
   }
   // One exit of our own tells the record version: before 12 a thread's exit cannot be told from a process's.
-  Bun.spawnSync(["/bin/sh", "-c", ":"], { stdio: ["ignore", "ignore", "ignore"] });
+  try {
+    Bun.spawnSync(["/bin/sh", "-c", ":"], { stdio: ["ignore", "ignore", "ignore"] });
+  } catch {
+    // no /bin/sh: another process's exit may still tell the version below
+  }
   const first = listener.drain().exits;
   const version = first.length > 0 ? first[0]!.version : 0;
   if (version < TASKSTATS_VERSION_THREAD_GROUP) {

@@ -3,7 +3,7 @@
 // one CPU second. With taskstats (root, initial namespaces) and with the /proc fallback; and taskstats is
 // refused in another network namespace, which the capabilities say.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCollector, type Collector } from "../../../src/collect/collector.ts";
 import { createExitSource, type ExitSource } from "../../../src/collect/exits.ts";
@@ -11,7 +11,7 @@ import { createLogger } from "../../../src/log.ts";
 import { EPERM, SyscallError } from "../../../src/net/libc.ts";
 import { createProcFs } from "../../../src/procfs/fs.ts";
 import { decodeReport, type ProcessRecord, type Report } from "../../../src/protocol/report.ts";
-import { ROOT } from "../../helpers/binary.ts";
+import { requireBinary, ROOT } from "../../helpers/binary.ts";
 import { DEFAULT_THRESHOLDS } from "../../helpers/collect/helpers.ts";
 
 setDefaultTimeout(120_000);
@@ -161,5 +161,40 @@ describe("without taskstats: the /proc fallback", () => {
     const out = JSON.parse(p.stdout.toString());
     expect(out.capabilities).toEqual({ taskstats: false, exit_accounting: "proc_threads" });
     expect(out.lines.join("\n")).toContain("initial network namespace only");
+  });
+});
+
+describe("through the compiled binary", () => {
+  test("pmon agent --once: a dd that lives inside the window is an exited record, its shell shows < 5 % of it", async () => {
+    const config = join(work, "empty.toml");
+    writeFileSync(config, "");
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PMON_")));
+    const agent = Bun.spawn([requireBinary(), "agent", "--config", config, "--once", "--json", "--sample-ms", "6000", "--top-n", "1000", "--log-level", "debug"], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    }); // every process kept, so the shell has its own record
+    const stdout = new Response(agent.stdout).text();
+    const reader = agent.stderr.getReader();
+    let stderr = "";
+    while (!stderr.includes("network: window starts")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += new TextDecoder().decode(value);
+    }
+    expect(stderr).toContain("exits: taskstats version"); // the one start-up line
+    // the agent primes right after that line; dd starts a second later, well inside the window
+    const sh = Bun.spawn(["sh", "-c", `sleep 1; ${dd(join(work, "dd-once.bin"), DD_MIB)}; sleep 60; true`], { stdio: ["ignore", "ignore", "inherit"] });
+    shells.push(sh);
+    expect(await agent.exited).toBe(0);
+    const report = decodeReport(JSON.parse(await stdout));
+    expect(report.capabilities).toMatchObject({ taskstats: true, exit_accounting: "taskstats" });
+    const ddRecord = exitedChild(report, sh.pid, "dd");
+    expect(ddRecord).toBeDefined();
+    expect(writtenMiB(report, ddRecord!)).toBeGreaterThan(0.95 * DD_MIB);
+    expect(writtenMiB(report, ddRecord!)).toBeLessThan(1.05 * DD_MIB);
+    const shell = report.processes.find((p) => p.pid === sh.pid);
+    expect(shell).toBeDefined();
+    expect(writtenMiB(report, shell!)).toBeLessThan(0.05 * DD_MIB);
   });
 });
