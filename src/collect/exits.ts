@@ -35,7 +35,7 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 const DRAIN_POLL_MS = 1000;
 // Records wait here between drains (~250 bytes each): past this many in one window the rest is dropped
 // and counted as exits_overflow.
-const MAX_PENDING_EXITS = 200_000;
+const MAX_PENDING_EXITS = 100_000;
 // Recursion guard for parent chains inside one window (pid reuse could make a cycle).
 const MAX_DEPTH = 64;
 
