@@ -79,7 +79,7 @@ export class TaskstatsListener {
 }
 
 /** The kernel refuses a mask with CPUs that cannot exist, and sends nothing for CPUs left out. */
-export function possibleCpus(): string {
+function possibleCpus(): string {
   try {
     const list = readFileSync("/sys/devices/system/cpu/possible", "latin1").trim();
     if (/^[0-9,-]+$/.test(list)) return list;

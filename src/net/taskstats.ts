@@ -9,12 +9,12 @@ export const GENL_ID_CTRL = 0x10;
 const CTRL_CMD_GETFAMILY = 3;
 const CTRL_ATTR_FAMILY_ID = 1;
 const CTRL_ATTR_FAMILY_NAME = 2;
-export const GENL_HDRLEN = 4;
+const GENL_HDRLEN = 4;
 
 export const TASKSTATS_GENL_NAME = "TASKSTATS";
 const TASKSTATS_GENL_VERSION = 1;
 const TASKSTATS_CMD_GET = 1;
-export const TASKSTATS_CMD_NEW = 2;
+const TASKSTATS_CMD_NEW = 2;
 const TASKSTATS_TYPE_PID = 1;
 const TASKSTATS_TYPE_TGID = 2;
 const TASKSTATS_TYPE_STATS = 3;
@@ -41,13 +41,13 @@ const OFF_CANCELLED_WRITE_BYTES = 264; // u64
 const OFF_BTIME64 = 344; // u64, version 10 on
 const OFF_TGID = 368; // u32, version 12 on
 /** Bytes up to cancelled_write_bytes: the oldest layout pmon reads (storage I/O accounting). */
-export const TASKSTATS_MIN_LEN = 272;
+const TASKSTATS_MIN_LEN = 272;
 /** The first version with ac_tgid and the AGROUP flag: only from then on can thread exits be told from process exits. */
 export const TASKSTATS_VERSION_THREAD_GROUP = 12;
 const TASKSTATS_LEN_V10 = 352;
 const TASKSTATS_LEN_V12 = 376;
 /** ac_flag: this task was the last of its thread group (version 12 on). */
-export const AGROUP = 0x20;
+const AGROUP = 0x20;
 
 /** One exited task as the kernel reports it. Counters are the task's own: a thread's, not its process's. */
 export interface TaskExit {

@@ -270,7 +270,7 @@ function sqliteCreate(t: TableDef): string[] {
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
  * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
  */
-export const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "legacy tables with pmon columns",

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import type { TopResult } from "../../../src/store/history.ts";
-import type { HostStatus } from "../../../src/store/status.ts";
+import type { TopResult } from "../../../src/protocol/top.ts";
+import type { HostStatus } from "../../../src/protocol/api.ts";
 import { formatBytes, formatRate } from "../../../src/view/format.ts";
 import { renderStatus } from "../../../src/view/status.ts";
 import { renderTable } from "../../../src/view/table.ts";
