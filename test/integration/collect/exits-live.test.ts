@@ -1,7 +1,8 @@
 // Reaped children on the real kernel: a shell that runs `dd` (200 MiB, fsync) and then sleeps must not show
 // dd's bytes as its own, and dd must appear as an exited record; the same for CPU with a child that burns
-// one CPU second. With taskstats (root, initial namespaces) and with the /proc fallback; and taskstats is
-// refused in another network namespace, which the capabilities say.
+// one CPU second. With taskstats (root, initial namespaces), with the /proc fallback, and through the
+// compiled binary (`pmon agent --once`); in another network namespace no exit record arrives, which the
+// capabilities say.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
