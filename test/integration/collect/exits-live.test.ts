@@ -149,7 +149,11 @@ describe("without taskstats: the /proc fallback", () => {
     expect(report.capabilities).toMatchObject({ taskstats: false, exit_accounting: "proc_threads" });
   });
 
-  test("in another network namespace no exit record arrives (the kernel sends them into the initial one): the agent falls back and says why", () => {
+  test.each([
+    ["another network namespace: no exit record arrives (the kernel sends them into the initial one)", ["--net"], "initial network namespace only"],
+    ["another PID namespace: the kernel refuses the listener", ["--pid", "--fork", "--mount-proc"], "initial PID and user namespaces only"],
+    ["another user namespace: no CAP_NET_ADMIN where it counts", ["--user", "--map-root-user"], "needs CAP_NET_ADMIN"],
+  ])("%s: the agent falls back and says why", (_, unshare, why) => {
     const code = `
       const { createExitSource } = await import(${JSON.stringify(join(ROOT, "src/collect/exits.ts"))});
       const lines = [];
@@ -157,11 +161,11 @@ describe("without taskstats: the /proc fallback", () => {
       const s = createExitSource("/proc", log);
       console.log(JSON.stringify({ capabilities: s.capabilities, lines }));
       s.close();`;
-    const p = Bun.spawnSync(["unshare", "--net", "--", process.execPath, "-e", code], { stderr: "pipe" });
+    const p = Bun.spawnSync(["unshare", ...unshare, "--", process.execPath, "-e", code], { stderr: "pipe" });
     expect(p.stderr.toString()).toBe("");
     const out = JSON.parse(p.stdout.toString());
     expect(out.capabilities).toEqual({ taskstats: false, exit_accounting: "proc_threads" });
-    expect(out.lines.join("\n")).toContain("initial network namespace only");
+    expect(out.lines.join("\n")).toContain(why);
   });
 });
 
