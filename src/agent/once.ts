@@ -50,6 +50,7 @@ export function createAgentCollector(config: ResolvedConfig, log: Logger, networ
     mounts: a.mounts,
     topN: a.top_n,
     thresholds: config.thresholds,
+    sensitiveWords: a.sensitive_words,
     log,
     network,
     exits: createExitSource(a.proc_root, log.withTag("exits")),

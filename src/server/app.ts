@@ -2,7 +2,7 @@
 // validation, and handing reports to the ingest queue.
 import type { Logger } from "../log.ts";
 import { HEADERS, ROUTES, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
-import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
+import { checkReportTime, decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import { checkBearer, checkHost, checkSignature, checkTimestamp, readSignedHeaders, ReplayCache, type HostAuth } from "./auth.ts";
@@ -87,6 +87,7 @@ export function createApp(deps: AppDeps): App {
       let report: Report;
       try {
         report = decodeReport(parsed);
+        checkReportTime(report, signed.timeMs, deps.maxSkewS * 1000);
       } catch (e) {
         if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
         throw e;

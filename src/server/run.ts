@@ -56,7 +56,7 @@ export function createServerCore(
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
   const ingest: Ingest = createIngest({
     write: (items) => writeReports(db, items, writeOpts),
-    afterWrite: (items) => recordArrivals(db, items, skew).finally(() => opts.onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => opts.onArrivals?.(items)),
     metrics,
     log,
   });
@@ -142,7 +142,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 }
 
 /** last_report_at (server clock), agent version and clock skew per host, once per batch. */
-async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>): Promise<void> {
+async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>, maxSkewMs: number): Promise<void> {
   const latest = new Map<string, { report: Report; receivedAt: number; replay: boolean }>();
   for (const it of items) {
     const prev = latest.get(it.report.host);
@@ -152,11 +152,17 @@ async function recordArrivals(db: Db, items: { report: Report; receivedAt: numbe
   // one UPDATE per host, side by side on the pool's connections
   await Promise.all(
     [...latest].map(([host, it]) => {
-      const skewMs = it.replay ? undefined : it.report.time - it.receivedAt;
+      // Clamped to the signed-time tolerance: an agent whose clock is further off cannot sign a request
+      // the server accepts, so a larger figure is a wrong report time, not the host's clock.
+      const skewMs = it.replay ? undefined : clampSkew(it.report.time - it.receivedAt, maxSkewMs);
       if (skewMs !== undefined) skew.observe(host, skewMs);
       return recordReportSeen(db, host, { receivedAt: it.receivedAt, agentTime: it.report.time, agentVersion: it.report.agent_version, clockSkewMs: skewMs });
     }),
   );
+}
+
+export function clampSkew(skewMs: number, maxSkewMs: number): number {
+  return Math.max(-maxSkewMs, Math.min(maxSkewMs, skewMs));
 }
 
 function startRetention(db: Db, days: number, log: Logger): StopLoop {

@@ -261,6 +261,15 @@ function sqliteCreate(t: TableDef): string[] {
   return out;
 }
 
+// --- columns added after version 1: one definition for the ALTER and for the value checks ---
+
+const PROCESS_EXITED = c("exited", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0");
+const ADDED_COLUMNS: readonly [table: string, column: ColumnDef][] = [["tb_monitor_process_io_info", PROCESS_EXITED]];
+
+function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: string[] } {
+  return { mysql: [`ALTER TABLE \`${table}\` ADD COLUMN \`${col.name}\` ${col.mysql}`], sqlite: [`ALTER TABLE ${table} ADD COLUMN ${col.name} ${col.sqlite}`] };
+}
+
 /**
  * Ordered forward migrations. Never edit an applied one: append a new version at the END, e.g.
  *   { version: 2, name: "host rollback flag",
@@ -291,12 +300,16 @@ const MIGRATIONS: readonly Migration[] = [
     // (rss 0, threads 0). Rows of older agents are 0.
     version: 3,
     name: "process exited flag",
-    mysql: ["ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `exited` tinyint NOT NULL DEFAULT '0'"],
-    sqlite: ["ALTER TABLE tb_monitor_process_io_info ADD COLUMN exited INTEGER NOT NULL DEFAULT 0"],
+    ...addColumn("tb_monitor_process_io_info", PROCESS_EXITED),
   },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
+export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
+  TABLES_V1.map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
+);
 
 /** Every table pmon creates (for tests and tools). */
 export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);
