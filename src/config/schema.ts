@@ -56,6 +56,8 @@ export const KEYS = {
   "server.tls_key": { type: "string", default: "" },
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
+  "server.ui": { type: "boolean", default: true }, // the web UI at / (docs/ui.md)
+  "server.adopt_legacy_hosts": { type: "boolean", default: false }, // deploy to / remove the old tool's hosts without `pmon enroll`
 
   // [deploy]: how `pmon enroll` and the manager loop reach hosts
   "deploy.ssh_user": { type: "string", default: "root" },
@@ -69,6 +71,7 @@ export const KEYS = {
   "deploy.servers": { type: "string[]", default: [] }, // addresses agents report to; empty = server.url
   "deploy.rollout_max_failed_pct": { type: "number", default: 20, min: 0, max: 100 },
   "deploy.use_systemd": { type: "string", default: "auto", oneOf: ["auto", "yes", "no"] },
+  "deploy.remove_legacy_dir": { type: "boolean", default: false }, // delete the old Python client's directory on takeover
 
   // [alerts]: rules and message language; channels are [[alerts.channels]] tables
   "alerts.language": { type: "string", default: "zh", oneOf: ["zh", "en"] },
