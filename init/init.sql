@@ -215,7 +215,12 @@ ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT N
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (2, 'host deployed_by_pmon flag', UTC_TIMESTAMP());
 
--- migration 3: alert log
+-- migration 3: process exited flag
+ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `exited` tinyint NOT NULL DEFAULT '0';
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (3, 'process exited flag', UTC_TIMESTAMP());
+
+-- migration 4: alert log
 CREATE TABLE IF NOT EXISTS `tb_monitor_alert_log` (
   `id` bigint NOT NULL AUTO_INCREMENT,
   `event_key` char(32) CHARACTER SET ascii NOT NULL,
@@ -233,4 +238,4 @@ CREATE TABLE IF NOT EXISTS `tb_monitor_alert_log` (
   KEY `idx_a_time` (`a_time`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
-INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (3, 'alert log', UTC_TIMESTAMP());
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (4, 'alert log', UTC_TIMESTAMP());

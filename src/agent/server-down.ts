@@ -59,7 +59,7 @@ export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
     const p = o.notifier.send(e).then(
       (delivered) => {
         outbox.push({
-          alert: { kind: e.kind, state: e.state, since: e.since, time: e.time, message: e.message.slice(0, MESSAGE_MAX), delivered: delivered ? 1 : 0, channels: o.notifier.channelCount },
+          alert: { kind: e.kind, state: e.state, since: e.since, time: e.time, message: e.message.slice(0, MESSAGE_MAX), delivered, channels: o.notifier.channelCount },
           carried: false,
         });
         // the oldest go first if no server has been reachable for a very long time

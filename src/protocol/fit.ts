@@ -47,7 +47,7 @@ function fit(field: Field, v: unknown, path: string, count: Count): unknown {
     case "nullable":
       return v === null ? null : fit(field.of, v, path, count);
     case "optional":
-      return fit(field.of, v, path, count);
+      return v === undefined ? v : fit(field.of, v, path, count);
     case "object": {
       if (typeof v !== "object" || v === null) return v;
       const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
@@ -96,7 +96,6 @@ function fitItem(field: Field, item: unknown): unknown {
 function cutStrings(field: Field, v: unknown): unknown {
   if (field.kind === "string") return typeof v === "string" && !field.pattern ? cutString(v, field.maxLength) : v;
   if (field.kind === "nullable") return v === null ? null : cutStrings(field.of, v);
-  if (field.kind === "optional") return cutStrings(field.of, v);
   if (field.kind === "object" && typeof v === "object" && v !== null) {
     const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
     for (const [k, f] of Object.entries(field.fields as Record<string, Field>)) if (k in out) out[k] = cutStrings(f, out[k]);

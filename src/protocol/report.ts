@@ -74,19 +74,20 @@ export interface MapField<F extends Field = Field> {
   maxKeys: number;
   maxKeyLength: number;
 }
-/** A field an agent may leave out (added after agents in the field were built): absent = not sent. */
-export interface OptionalField<F extends Field = Field> {
-  kind: "optional";
-  of: F;
-}
 export interface ScalarField {
   kind: "scalar";
   /** longest string value */
   maxLength: number;
 }
-export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | OptionalField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField;
-
-type OptionalKeys<S> = { [K in keyof S]: S[K] extends OptionalField<any> ? K : never }[keyof S];
+export interface BooleanField {
+  kind: "boolean";
+}
+/** A field older agents do not send (their spooled reports must still be accepted): checked when present. */
+export interface OptionalField<F extends Field = Field> {
+  kind: "optional";
+  of: F;
+}
+export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField | BooleanField | OptionalField<any>;
 
 /** The TypeScript type a field describes. */
 export type TypeOf<F> = F extends IntField | NumberField
@@ -97,25 +98,28 @@ export type TypeOf<F> = F extends IntField | NumberField
       ? V
       : F extends NullableField<infer O>
         ? TypeOf<O> | null
-        : F extends OptionalField<infer O>
-          ? TypeOf<O>
         : F extends ObjectField<infer S>
-          ? { [K in Exclude<keyof S, OptionalKeys<S>>]: TypeOf<S[K]> } & { [K in OptionalKeys<S>]?: TypeOf<S[K]> }
+          ? { [K in keyof S as S[K] extends OptionalField ? never : K]: TypeOf<S[K]> } & { [K in keyof S as S[K] extends OptionalField ? K : never]?: TypeOf<S[K]> }
           : F extends ArrayField<infer O>
             ? TypeOf<O>[]
             : F extends MapField<infer O>
               ? Record<string, TypeOf<O>>
               : F extends ScalarField
                 ? boolean | number | string
-                : never;
+                : F extends BooleanField
+                  ? boolean
+                  : F extends OptionalField<infer O>
+                    ? TypeOf<O>
+                    : never;
 
 const int = (unit: string, min: number, max: number): IntField => ({ kind: "int", unit, min, max });
 const num = (unit: string, min: number, max: number): NumberField => ({ kind: "number", unit, min, max });
 const str = (maxLength: number): StringField => ({ kind: "string", maxLength });
 const nullable = <F extends Field>(of: F): NullableField<F> => ({ kind: "nullable", of });
 const object = <S extends Record<string, Field>>(fields: S): ObjectField<S> => ({ kind: "object", fields });
-const optional = <F extends Field>(of: F): OptionalField<F> => ({ kind: "optional", of });
 const list = <F extends Field>(of: F, maxItems: number, rows: boolean): ArrayField<F> => ({ kind: "array", of, maxItems, rows });
+const optional = <F extends Field>(of: F): OptionalField<F> => ({ kind: "optional", of });
+const bool: BooleanField = { kind: "boolean" };
 
 const bytes = num("bytes", 0, MAX_BYTES);
 const rate = num("bytes/s", 0, MAX_BYTES_PER_S);
@@ -149,6 +153,8 @@ export const PROCESS = object({
   net_rx_bytes_per_s: rate,
   net_tx_bytes_per_s: rate,
   threads: int("threads", 0, MAX_PID),
+  /** the process ended during the window: figures from the kernel's exit record, rss_bytes and threads 0 */
+  exited: optional(bool),
 });
 
 /** What the host used beyond the kept processes, so kept + rest add up to the host totals. */
@@ -224,8 +230,8 @@ const SENT_ALERT = object({
   since: time,
   time,
   message: str(4000),
-  /** 1 = a channel accepted it (or none is configured) */
-  delivered: int("0 or 1", 0, 1),
+  /** a channel accepted it (or none is configured) */
+  delivered: bool,
   channels: int("channels", 0, 1024),
 });
 
@@ -309,10 +315,6 @@ export function checkField(field: Field, v: unknown, path: string): void {
     case "nullable":
       if (v !== null) checkField(field.of, v, path);
       return;
-    case "optional":
-      // present means checked: `"alerts_sent": null` is as wrong as any other bad value
-      checkField(field.of, v, path);
-      return;
     case "object": {
       const o = plainObject(v, path);
       for (const [k, f] of Object.entries(field.fields as Record<string, Field>)) {
@@ -338,6 +340,12 @@ export function checkField(field: Field, v: unknown, path: string): void {
       }
       return;
     }
+    case "boolean":
+      if (typeof v !== "boolean") throw new ReportError(path, `expected a boolean, got ${typeName(v)}`);
+      return;
+    case "optional":
+      if (v !== undefined) checkField(field.of, v, path);
+      return;
     case "scalar":
       if (!["boolean", "number", "string"].includes(typeof v)) throw new ReportError(path, `expected a boolean, number or string, got ${typeName(v)}`);
       if (typeof v === "number" && !Number.isFinite(v)) throw new ReportError(path, "expected a finite number");

@@ -42,7 +42,7 @@ export function agentAlertEntry(host: string, a: SentAlert): AlertLogEntry {
     since: a.since,
     time: a.time,
     message: a.message,
-    delivered: a.delivered === 1,
+    delivered: a.delivered,
     channels: a.channels,
     sender: host,
   };

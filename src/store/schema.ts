@@ -291,6 +291,15 @@ function sqliteCreate(t: TableDef): string[] {
   return out;
 }
 
+// --- columns added after version 1: one definition for the ALTER and for the value checks ---
+
+const PROCESS_EXITED = c("exited", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0");
+const ADDED_COLUMNS: readonly [table: string, column: ColumnDef][] = [["tb_monitor_process_io_info", PROCESS_EXITED]];
+
+function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: string[] } {
+  return { mysql: [`ALTER TABLE \`${table}\` ADD COLUMN \`${col.name}\` ${col.mysql}`], sqlite: [`ALTER TABLE ${table} ADD COLUMN ${col.name} ${col.sqlite}`] };
+}
+
 /**
  * Ordered forward migrations. Never edit an applied one: append a new version at the END, e.g.
  *   { version: 2, name: "host rollback flag",
@@ -317,7 +326,14 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN deployed_by_pmon INTEGER NOT NULL DEFAULT 1"],
   },
   {
+    // 1 = the process ended during the sample window: its figures come from the kernel's exit record
+    // (rss 0, threads 0). Rows of older agents are 0.
     version: 3,
+    name: "process exited flag",
+    ...addColumn("tb_monitor_process_io_info", PROCESS_EXITED),
+  },
+  {
+    version: 4,
     name: "alert log",
     mysql: [mysqlCreate(ALERT_LOG_TABLE)],
     sqlite: sqliteCreate(ALERT_LOG_TABLE),
@@ -327,7 +343,9 @@ export const MIGRATIONS: readonly Migration[] = [
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
-export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([...TABLES_V1, ALERT_LOG_TABLE].map((t) => [t.name, new Map(t.columns.map((col) => [col.name, col.mysql]))]));
+export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
+  [...TABLES_V1, ALERT_LOG_TABLE].map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
+);
 
 /** Every table pmon creates (for tests and tools). */
 export const TABLES: readonly string[] = [...TABLES_V1, ALERT_LOG_TABLE].map((t) => t.name);

@@ -18,10 +18,6 @@ function describe(f: Field): [type: string, limits: string] {
       const [t, l] = describe(f.of);
       return [`${t} or null`, l];
     }
-    case "optional": {
-      const [t, l] = describe(f.of);
-      return [`${t}, optional`, l];
-    }
     case "array":
       return ["list", `≤ ${n(f.maxItems)} items${f.rows ? ", each a row" : ""}`];
     case "map":
@@ -30,6 +26,12 @@ function describe(f: Field): [type: string, limits: string] {
       return ["boolean, number or string", `strings ≤ ${f.maxLength} characters`];
     case "object":
       return ["object", ""];
+    case "boolean":
+      return ["boolean", ""];
+    case "optional": {
+      const [t, l] = describe(f.of);
+      return [`${t}, optional`, l];
+    }
   }
 }
 

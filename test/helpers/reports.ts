@@ -123,7 +123,7 @@ export function makeReportSeries(n: number, over: ReportOverrides & { endTime?: 
 
 /**
  * A report built from the protocol's table with every number at its limit ("min" or "max") and every
- * string at its longest: one item per list, every nullable and optional field set. decodeReport accepts it.
+ * string at its longest: one item per list, every nullable field set. decodeReport accepts it.
  */
 export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Report {
   const build = (f: Field, name: string): unknown => {
@@ -137,7 +137,6 @@ export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Repor
       case "literal":
         return f.value;
       case "nullable":
-      case "optional":
         return build(f.of, name);
       case "object":
         return Object.fromEntries(Object.entries(f.fields as Record<string, Field>).map(([k, x]) => [k, build(x, k)]));
@@ -147,6 +146,10 @@ export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Repor
         return { ["k".repeat(f.maxKeyLength)]: build(f.of, name) };
       case "scalar":
         return "s".repeat(f.maxLength);
+      case "boolean":
+        return end === "max";
+      case "optional":
+        return build(f.of, name); // present: the extreme report sets every field
     }
   };
   return decodeReport(build(REPORT, "report"));

@@ -44,11 +44,11 @@ describe("validator generated from the table", () => {
     const r = makeReport();
     expect("alerts_sent" in r).toBe(false);
     expect(refusal(r)).toBe("accepted");
-    const sent = { kind: "server_down", state: "firing", since: r.time - 90_000, time: r.time, message: "no server", delivered: 1, channels: 1 };
+    const sent = { kind: "server_down", state: "firing", since: r.time - 90_000, time: r.time, message: "no server", delivered: true, channels: 1 };
     expect(refusal({ ...r, alerts_sent: [sent] })).toBe("accepted");
     expect(refusal({ ...r, alerts_sent: null })).toBe("report.alerts_sent");
     expect(refusal({ ...r, alerts_sent: [{ ...sent, state: "<b>" }] })).toBe("report.alerts_sent[0].state");
-    expect(refusal({ ...r, alerts_sent: [{ ...sent, delivered: 2 }] })).toBe("report.alerts_sent[0].delivered");
+    expect(refusal({ ...r, alerts_sent: [{ ...sent, delivered: 1 }] })).toBe("report.alerts_sent[0].delivered");
     expect(refusal({ ...r, alerts_sent: Array.from({ length: 17 }, () => sent) })).toBe("report.alerts_sent");
     // the agent's fitting cuts an over-long message instead of losing the report
     const fitted = fitReport({ ...r, alerts_sent: [{ ...sent, message: "m".repeat(5000), state: "firing" }] });
@@ -122,5 +122,26 @@ describe("fitReport: the agent sends only what the server accepts", () => {
     expect(f.processes.length + f.rest.count).toBe(r.processes.length + r.rest.count);
     // the busiest stayed
     expect(Math.min(...f.processes.map((p) => p.cpu_pct))).toBeGreaterThanOrEqual(Math.max(...processes.map((p) => p.cpu_pct)) - 1);
+  });
+});
+
+describe("process.exited: optional, so reports of older agents (and their spools) still pass", () => {
+  const withProcess = (p: object) => ({ ...JSON.parse(JSON.stringify(makeReport())), processes: [p] });
+
+  test("absent, true or false is accepted", () => {
+    expect(decodeReport(withProcess(makeProcess())).processes[0]!.exited).toBeUndefined();
+    expect(decodeReport(withProcess(makeProcess({ exited: true }))).processes[0]!.exited).toBe(true);
+    expect(decodeReport(withProcess(makeProcess({ exited: false }))).processes[0]!.exited).toBe(false);
+  });
+
+  test("anything else names the field; required fields stay required", () => {
+    expect(refusal(withProcess({ ...makeProcess(), exited: 1 }))).toBe("report.processes[0].exited");
+    const { threads: _, ...noThreads } = makeProcess();
+    expect(refusal(withProcess(noThreads))).toBe("report.processes[0].threads");
+  });
+
+  test("fitReport keeps the flag as it is", () => {
+    const r = makeReport({ processes: [makeProcess({ pid: 5, exited: true }), makeProcess({ pid: 6 })] });
+    expect(fitReport(r).processes.map((p) => p.exited)).toEqual([true, undefined]);
   });
 });
