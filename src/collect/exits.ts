@@ -29,7 +29,8 @@ import { SyscallError } from "../net/libc.ts";
 import { TASKSTATS_VERSION_THREAD_GROUP, type TaskExit } from "../net/taskstats.ts";
 import { TaskstatsListener } from "../net/taskstats-listener.ts";
 import { USER_HZ, type ProcessSample, type ProcState, type ScanResult } from "./processes.ts";
-import { countError, type ErrorCounts } from "./types.ts";
+import { countError, type ErrorCounts, type ExitSource } from "./types.ts";
+export type { ExitSource };
 
 const PROC_SUPER_MAGIC = 0x9fa0;
 const DRAIN_POLL_MS = 1000;
@@ -40,13 +41,6 @@ const MAX_PENDING_EXITS = 100_000;
 const MAX_DEPTH = 64;
 
 /** Where exit records come from: the kernel (taskstats), or nothing (the /proc fallback). */
-export interface ExitSource {
-  /** records since the last call; null = no taskstats, use the /proc fallback */
-  drain(): { exits: TaskExit[]; errors: ErrorCounts } | null;
-  capabilities: Record<string, boolean | number | string>;
-  close(): void;
-}
-
 /**
  * The agent's exit source: taskstats when the kernel allows it, else the fallback; undefined when `procRoot`
  * is not a live procfs (a fixture tree): exit records describe the live kernel, not the tree.

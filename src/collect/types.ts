@@ -1,8 +1,16 @@
 // Contracts of the collect layer: what a collector needs, and the network collector it may be given.
 import type { Logger } from "../log.ts";
 import type { ProcFs } from "../procfs/fs.ts";
-import type { ExitSource } from "./exits.ts";
+import type { TaskExit } from "../net/taskstats.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
+
+/** Where exited processes' final counters come from (exits.ts: taskstats, or the /proc fallback). */
+export interface ExitSource {
+  /** records since the last call; null = no taskstats, use the /proc fallback */
+  drain(): { exits: TaskExit[]; errors: ErrorCounts } | null;
+  capabilities: Record<string, boolean | number | string>;
+  close(): void;
+}
 
 export interface NetworkSample {
   /** per-process network rates over the network collector's own window */

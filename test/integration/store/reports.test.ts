@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { openDb, StoreUnavailableError, type Db } from "../../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
 import { md5Hex, sampleTime, wholeDisks, writeReports } from "../../../src/store/reports.ts";
-import { migrate, TIME_SERIES_TABLES } from "../../../src/store/schema.ts";
+import { TIME_SERIES_TABLES } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { BACKENDS, json, openMigrated } from "../../helpers/store/backends.ts";
 import { extremeReport, makeProcess, makeReport } from "../../helpers/reports.ts";
