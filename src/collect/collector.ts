@@ -52,6 +52,7 @@ export function createCollector(opts: CollectorOptions): Collector {
   const idPrefix = opts.idPrefix ?? randomUUID();
   const now = opts.now ?? Date.now;
   let sequence = 0;
+  let scans = 0;
   let prev: Previous | undefined;
   const listenTable: ListenTable = { portByInode: new Map(), readAt: undefined };
 
@@ -76,7 +77,7 @@ export function createCollector(opts: CollectorOptions): Collector {
       opts.network && prev && dtSec > 0
         ? opts.network.sample(interfaces)
         : { byPid: new Map(), connections: [], listen_ports: [], unattributed: [], errors: {} };
-    const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors);
+    const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors, { uptime, round: scans++, detailEvery: opts.detailEvery });
     const previous = prev;
     prev = { uptime, monotonicMs, host, processes: scan.states };
     if (!previous || dtSec <= 0) return null;

@@ -61,6 +61,8 @@ export interface CollectorOptions {
   now?: () => number;
   /** report ids are `${idPrefix}-${sequence}` (default a random UUID per collector) */
   idPrefix?: string;
+  /** io and statm of processes whose CPU time did not move are read every this many scans (default DETAIL_EVERY in processes.ts) */
+  detailEvery?: number;
   /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */
   gcAfterCollect?: boolean;
 }
