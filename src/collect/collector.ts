@@ -15,7 +15,7 @@ import { cpuStats, diskStats, filesystemStats, interfaceStats, memoryStats, read
 import { formatInstance } from "./instance.ts";
 import { scanProcesses, USER_HZ, type ProcessSample, type ProcState } from "./processes.ts";
 import { restOf, selectKept } from "./select.ts";
-import { countError, type CollectorOptions, type ErrorCounts, type NetworkSample } from "./types.ts";
+import { countError, type CollectorOptions, type ErrorCounts, type NetworkCollector, type NetworkSample } from "./types.ts";
 import { createUserResolver } from "./users.ts";
 
 export interface Collector {
@@ -97,7 +97,7 @@ export function createCollector(opts: CollectorOptions): Collector {
     const rest = restOf(metrics, kept);
     const keptIdx = [...kept].sort((a, b) => scan.processes[a]!.pid - scan.processes[b]!.pid);
     const keptProcesses = keptIdx.map((i) => scan.processes[i]!);
-    refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
+    refreshListenPorts(fs, opts.network, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
     const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName));
 
     sequence++;
@@ -184,12 +184,13 @@ interface ListenTable {
  * The socket table is re-read only when it is older than LISTEN_REFRESH_S or one of the processes started
  * after it was read (its sockets cannot be in it); newly kept old processes reuse it.
  */
-function refreshListenPorts(fs: ProcFs, table: ListenTable, stale: ProcessSample[], uptime: number, errors: ErrorCounts): void {
+function refreshListenPorts(fs: ProcFs, network: NetworkCollector | undefined, table: ListenTable, stale: ProcessSample[], uptime: number, errors: ErrorCounts): void {
   if (stale.length === 0) return;
   const readAt = table.readAt;
   if (readAt === undefined || uptime - readAt >= LISTEN_REFRESH_S || uptime < readAt || stale.some((p) => p.stat.starttime / USER_HZ >= readAt)) {
     try {
-      table.portByInode = new Map(readListenSockets(fs).map((s) => [s.inode, s.port]));
+      const sockets = network?.listenSockets?.() ?? readListenSockets(fs);
+      table.portByInode = new Map(sockets.map((s) => [s.inode, s.port]));
       table.readAt = uptime;
     } catch {
       countError(errors, "net_tcp_read");

@@ -23,6 +23,11 @@ export interface NetworkCollector {
   /** Called by the collector's priming call: the next sample's window starts now (what came before is dropped). */
   restart?(): void;
   capabilities: Record<string, boolean | number | string>;
+  /**
+   * LISTEN sockets (port, inode) straight from the kernel, or undefined when it cannot say: cheaper than
+   * /proc/net/tcp, which lists every connection and TIME-WAIT socket of a busy host too.
+   */
+  listenSockets?(): { port: number; inode: number }[] | undefined;
   close(): void;
 }
 
