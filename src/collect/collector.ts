@@ -98,7 +98,7 @@ export function createCollector(opts: CollectorOptions): Collector {
     const keptIdx = [...kept].sort((a, b) => scan.processes[a]!.pid - scan.processes[b]!.pid);
     const keptProcesses = keptIdx.map((i) => scan.processes[i]!);
     refreshListenPorts(fs, opts.network, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
-    const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName));
+    const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName, errors));
 
     sequence++;
     return {
@@ -144,7 +144,16 @@ export function createCollector(opts: CollectorOptions): Collector {
   };
 }
 
-function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string): ProcessRecord {
+function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string, errors: ErrorCounts): ProcessRecord {
+  // the owner is read once, when the process is first reported: most processes never are
+  if (p.state.uid === undefined) {
+    try {
+      p.state.uid = fs.ownerUid(`${fs.root}/${p.pid}`);
+    } catch (e) {
+      if (!isGone(e)) countError(errors, "pid_owner");
+      p.state.uid = -1;
+    }
+  }
   // cmdline never changes for a pid:starttime, so it is read once and kept with the process state
   if (p.state.cmdlineArgs === undefined) {
     try {

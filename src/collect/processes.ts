@@ -37,7 +37,8 @@ export interface ProcState {
   writeBytes: number | undefined;
   /** seconds since boot when io was last read: an io delta covers the time since then, not one scan */
   ioAt: number;
-  uid: number;
+  /** owner uid, read when the process is first reported (-1 = unreadable); the owner rarely changes */
+  uid?: number;
   /** last comm seen: reused while unchanged, so steady processes allocate no string */
   comm: string;
   /** filled lazily, only for processes that get reported */
@@ -160,15 +161,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
         state.listenCheckedAt = undefined;
       }
     } else {
-      let uid: number;
-      try {
-        uid = fs.ownerUid(dir); // the owner rarely changes after start: read once per process
-      } catch (e) {
-        if (isGone(e)) continue;
-        countError(errors, "pid_owner");
-        uid = -1;
-      }
-      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, ioAt, uid, comm: stat.comm };
+      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, ioAt, comm: stat.comm };
     }
     states.set(pid, state);
     processes.push({ pid, stat, state, cpuPct, rssBytes: rssPages * PAGE_SIZE, readBytesPerS: readPerS, writeBytesPerS: writePerS, netRxBytesPerS: 0, netTxBytesPerS: 0 });
