@@ -3,6 +3,7 @@
 import { defineCommand, renderUsage, runCommand as runCitty, type ArgsDef, type CommandDef } from "citty";
 import { COMMIT, VERSION } from "../version.ts";
 import { EXAMPLES } from "./_examples.ts";
+import { reportInternalError } from "./_internal-error.ts";
 
 const subCommands = {
   server: () => import("./server.ts").then((m) => m.default),
@@ -11,6 +12,9 @@ const subCommands = {
   remove: () => import("./remove.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
+  config: () => import("./config.ts").then((m) => m.default),
+  migrate: () => import("./migrate.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.completionCommand),
   supervise: () => import("./supervise.ts").then((m) => m.default),
 };
 
@@ -31,11 +35,18 @@ async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent
   process.stdout.write(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n\n");
 }
 
-/** The command `argv` names (its first word, when that is a subcommand), for --help and usage errors. */
+/** The (sub)command `argv` names, and its parent, for --help and usage errors: `config check --help` is check's. */
 async function commandOf(argv: readonly string[]): Promise<[CommandDef, CommandDef | undefined]> {
-  const name = argv.find((a) => !a.startsWith("-"));
-  if (name && name in subCommands) return [(await subCommands[name as keyof typeof subCommands]()) as CommandDef, main as CommandDef];
-  return [main as CommandDef, undefined];
+  let cmd = main as CommandDef;
+  let parent: CommandDef | undefined;
+  for (const word of argv.filter((a) => !a.startsWith("-"))) {
+    const subs = (typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands) as Record<string, unknown> | undefined;
+    const sub = subs?.[word];
+    if (!sub) break;
+    parent = cmd;
+    cmd = (typeof sub === "function" ? await (sub as () => Promise<CommandDef>)() : await sub) as CommandDef;
+  }
+  return [cmd, parent];
 }
 
 /**
@@ -46,6 +57,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const saved = process.exitCode;
   process.exitCode = 0;
   try {
+    // the completion scripts' words are completed, never obeyed (a --help among them included)
+    if (argv[0] === "__complete") {
+      await (await import("./completion.ts")).printCompletions(main, argv.slice(1));
+      return 0;
+    }
     if (argv.some((a) => a === "--help" || a === "-h")) {
       await showUsage(...(await commandOf(argv)));
       return 0;
@@ -61,10 +77,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     if ((e as Error)?.name === "CLIError") {
       await showUsage(...(await commandOf(argv)));
       process.stderr.write(`${(e as Error).message}\n`);
-    } else {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+      return 1;
     }
-    return 1;
+    return reportInternalError(e, argv);
   } finally {
     process.exitCode = saved;
   }

@@ -9,6 +9,7 @@ import { isProblem, type HostStatus } from "../protocol/api.ts";
 import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 type Source = "store" | "api";
 
@@ -67,6 +68,7 @@ export default defineCommand({
   meta: { name: "status", description: "Every host: state, agent version, last report, CPU, memory, disks, network, top process. Exits 1 when a host is silent or failed." },
   args: {
     ...commonArgs,
+    host: { type: "positional", description: "Only these hosts (default: every host)", required: false },
     json: { type: "boolean", description: "Print JSON for scripts" },
     from: { type: "string", description: "Where to read: store (the database), api (the server's GET /v1/hosts) or auto", default: "auto" },
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
@@ -76,9 +78,13 @@ export default defineCommand({
       const now = Date.now();
       const source = chooseSource(String(args.from), config.server);
       const silentAfterMs = config.alerts.silent_after_s * 1000;
-      const hosts = source === "store" ? await withStore(config.server, (db) => hostStatuses(db, now, { silentAfterMs })) : await fromApi(config);
+      const all = source === "store" ? await withStore(config.server, (db) => hostStatuses(db, now, { silentAfterMs })) : await fromApi(config);
+      const wanted = args._ as string[];
+      const unknown = wanted.filter((h) => !all.some((s) => s.host === h));
+      if (unknown.length) throw new UserError(`pmon status: not enrolled: ${unknown.join(", ")}`, 1);
+      const hosts = wanted.length ? all.filter((s) => wanted.includes(s.host)) : all;
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-      process.stdout.write(args.json ? JSON.stringify({ hosts }, null, 2) + "\n" : renderStatus(hosts, { colour }));
+      process.stdout.write(args.json ? terminalJson({ hosts }) + "\n" : renderStatus(hosts, { colour }));
       return hosts.some(isProblem) ? 1 : 0;
     });
   },

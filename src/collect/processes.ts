@@ -36,7 +36,9 @@ export interface ProcState {
   readBytes: number | undefined;
   writeBytes: number | undefined;
   /** seconds since boot when io was last read: an io delta covers the time since then, not one scan */
-  ioAt: number;
+  ioAt?: number;
+  /** cminflt + cutime + cstime at the last scan: it moves when the process reaps a child, whose io the kernel adds to it */
+  reaped?: number;
   /** owner uid, read when the process is first reported (-1 = unreadable); the owner rarely changes */
   uid?: number;
   /** last comm seen: reused while unchanged, so steady processes allocate no string */
@@ -46,6 +48,14 @@ export interface ProcState {
   /** LISTEN ports found at `listenCheckedAt` (seconds since boot); refreshed now and then, see collector.ts */
   listenPorts?: number[];
   listenCheckedAt?: number;
+  /**
+   * Storage bytes of reaped children (and, in the /proc fallback, of exited threads) known to be inside
+   * readBytes/writeBytes: the kernel adds a reaped child's io to its parent's /proc/PID/io. See exits.ts.
+   */
+  childReadBytes?: number;
+  childWriteBytes?: number;
+  /** cminflt + cutime + cstime at the last scan: it moves when the process reaps a child */
+  reapSignature?: number;
 }
 
 /** One process in one scan; it is also the selection input (network rates are filled in by the collector). */
@@ -53,6 +63,8 @@ export interface ProcessSample extends SelectionMetrics {
   pid: number;
   stat: PidStat;
   state: ProcState;
+  /** the process ended during the window: its figures come from the kernel's exit record (exits.ts) */
+  exited?: boolean;
 }
 
 export interface ScanResult {
@@ -96,13 +108,14 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
     }
     const same = prev !== undefined && prev.starttime === stat.starttime;
     const cpuTicks = stat.utime + stat.stime;
-    const detail = !same || cpuTicks !== prev.cpuTicks || (pid + opts.round) % every === 0;
+    const reaped = stat.cminflt + stat.cutime + stat.cstime;
+    const detail = !same || cpuTicks !== prev.cpuTicks || reaped !== prev.reaped || (pid + opts.round) % every === 0;
 
     // stat's rss is the kernel's quick sum of the counters statm adds up exactly: fine between statm reads
     let rssPages = stat.rss;
     let readBytes: number | undefined = same ? prev.readBytes : undefined;
     let writeBytes: number | undefined = same ? prev.writeBytes : undefined;
-    let ioAt = same ? prev.ioAt : uptime;
+    let ioAt = (same ? prev.ioAt : undefined) ?? uptime;
     if (detail) {
       const statmPath = `${dir}/statm`;
       try {
@@ -139,7 +152,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
         const baseRead = same ? prev.readBytes : 0;
         const baseWrite = same ? prev.writeBytes : 0;
         // io skipped in earlier scans accumulated since ioAt: spread it over that longer window
-        const ioWindow = same && uptime - prev.ioAt > dtSec ? uptime - prev.ioAt : dtSec;
+        const ioWindow = same && prev.ioAt !== undefined && uptime - prev.ioAt > dtSec ? uptime - prev.ioAt : dtSec;
         if (readBytes !== undefined && baseRead !== undefined) readPerS = nonNegative(readBytes - baseRead) / ioWindow;
         if (writeBytes !== undefined && baseWrite !== undefined) writePerS = nonNegative(writeBytes - baseWrite) / ioWindow;
       }
@@ -154,6 +167,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
       state.readBytes = readBytes;
       state.writeBytes = writeBytes;
       state.ioAt = ioAt;
+      state.reaped = reaped;
       if (state.comm !== stat.comm) {
         // exec() keeps pid and starttime but changes comm: what was cached about the old program is stale
         state.comm = stat.comm;
@@ -161,7 +175,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
         state.listenCheckedAt = undefined;
       }
     } else {
-      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, ioAt, comm: stat.comm };
+      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, ioAt, reaped, comm: stat.comm };
     }
     states.set(pid, state);
     processes.push({ pid, stat, state, cpuPct, rssBytes: rssPages * PAGE_SIZE, readBytesPerS: readPerS, writeBytesPerS: writePerS, netRxBytesPerS: 0, netTxBytesPerS: 0 });

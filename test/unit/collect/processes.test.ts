@@ -14,11 +14,11 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function writeProcess(pid: number, o: { ticks: number; readBytes: number; rssPages?: number; statmPages?: number }): void {
+function writeProcess(pid: number, o: { ticks: number; readBytes: number; rssPages?: number; statmPages?: number; childTicks?: number }): void {
   const dir = join(root, String(pid));
   mkdirSync(dir, { recursive: true });
   // fields 1..24: pid (comm) state ppid ... utime(14) stime(15) ... num_threads(20) ... starttime(22) vsize rss(24)
-  writeFileSync(join(dir, "stat"), `${pid} (idle) S 1 ${pid} ${pid} 0 -1 4194304 10 0 0 0 ${o.ticks} 0 0 0 20 0 1 0 500 1000000 ${o.rssPages ?? 10} 0\n`);
+  writeFileSync(join(dir, "stat"), `${pid} (idle) S 1 ${pid} ${pid} 0 -1 4194304 10 0 0 0 ${o.ticks} 0 ${o.childTicks ?? 0} 0 20 0 1 0 500 1000000 ${o.rssPages ?? 10} 0\n`);
   writeFileSync(join(dir, "statm"), `250 ${o.statmPages ?? o.rssPages ?? 10} 5 1 0 20 0\n`);
   writeFileSync(join(dir, "io"), `rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: ${o.readBytes}\nwrite_bytes: 0\ncancelled_write_bytes: 0\n`);
 }
@@ -63,6 +63,16 @@ describe("io and statm of idle processes every Nth scan", () => {
     expect(scan(pid).read).toBe(1000); // 1: moved, read at once, over one 10 s window
     writeProcess(pid, { ticks: 7, readBytes: 30_000 });
     expect(scan(pid).read).toBe(2000); // 2
+  });
+
+  test("a process that reaped a child is read at once: the kernel adds the child's io to it", () => {
+    const pid = 1000;
+    writeProcess(pid, { ticks: 5, readBytes: 0 });
+    const scan = scanner(4);
+    scan(pid); // 0
+    // no CPU tick of its own, but a reaped child's ticks and io
+    writeProcess(pid, { ticks: 5, readBytes: 20_000, childTicks: 3 });
+    expect(scan(pid).read).toBe(2000); // 1
   });
 
   test("rss between statm reads comes from stat, so memory growth shows every scan", () => {

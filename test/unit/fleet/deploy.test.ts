@@ -52,6 +52,7 @@ function context(host: SimHost): DeployContext {
     const step =
       cmd.includes("zstd -dcq") ? "upload"
       : cmd.includes('echo "arch=') ? "probe"
+      : cmd.includes("start_client") ? "legacy"
       : cmd.includes("ln -f pmon pmon.prev") ? "install"
       : cmd.includes("IFS= read -r secret") ? "config"
       : cmd.includes("pmon supervise") ? "start"
@@ -118,7 +119,7 @@ describe("deployHost", () => {
     const h = sim();
     const r = await deployHost(context(h), request);
     expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
-    expect(h.scripts).toEqual(["probe", "prepare", "upload", "install", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "prepare", "upload", "install", "legacy", "config", "start"]);
     expect(h.state.agentVersion).toBe(NEW);
   });
 
