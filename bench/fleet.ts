@@ -2,12 +2,14 @@
 // the typical, busy and large host shapes below) every 30 s with jitter, to BENCH_SERVERS compiled
 // `pmon server`s sharing one MariaDB, all on this machine. Prints accept latency (p50/p99/max, from the
 // moment a report was due), loss and duplicates (counted in the database), and CPU seconds per report of
-// each component (server(s), MariaDB, this simulator) from /proc/PID/stat.
+// each component (server(s), MariaDB, this simulator) from /proc/PID/stat. SILENT_HOSTS of the agents stop
+// early in the window: each must raise exactly one "not reporting" alert however many servers share the
+// database (alerts go to a local webhook receiver).
 //   make build && bun run bench/fleet.ts
 //   BENCH_HOSTS (default 10000), BENCH_SECONDS (measured window, default 300), BENCH_SERVERS (1 or 2),
 //   BENCH_WARMUP_S (default 30: the first interval, when every agent sends its first report, is not measured)
 // Loopback only; the number of requests in flight is bounded (MAX_IN_FLIGHT).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { postReport } from "../src/client/api.ts";
@@ -17,7 +19,8 @@ import { reportRows } from "../src/store/reports.ts";
 import { migrate } from "../src/store/schema.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
-import { enrollNoDeploy, freePort, startServer, waitHttp, type Proc } from "../test/helpers/server/procs.ts";
+import { startReceiver } from "../test/helpers/alerts/receiver.ts";
+import { enrollNoDeploy, freePort, spawnPmon, waitHttp, type Proc } from "../test/helpers/server/procs.ts";
 import { BUSY, TYPICAL, typicalReport, type HostProfile } from "./ingest-db.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
@@ -30,6 +33,10 @@ const JITTER_MS = 1000;
 const MAX_IN_FLIGHT = 512;
 const TIMEOUT_MS = 15_000;
 const TARGET_P99_MS = 1000;
+/** agents that stop reporting SILENT_STOP_S into the window, and the servers' silent_after_s */
+const SILENT_HOSTS = 20;
+const SILENT_STOP_S = 10;
+const SILENT_AFTER_S = 60;
 
 /** The top end of realistic: a busy host with 24 connections over the threshold. */
 const LARGE: HostProfile = { ...BUSY, connections: 24 };
@@ -60,13 +67,20 @@ async function main(): Promise<void> {
   const maria = await testMariaDB("bench_fleet");
   const mariaPid = Number(readFileSync(join(maria.dataDir, "mysqld.pid"), "utf8").trim());
   const servers: Proc[] = [];
+  const receiver = startReceiver();
   try {
     const db = openDb(maria.url);
     await migrate(db);
     const urls: string[] = [];
     for (let s = 0; s < SERVERS; s++) {
       const port = freePort();
-      servers.push(startServer(dir, maria.url, port, `server${s}`, { PMON_LOG_LEVEL: "warn" }));
+      const config = join(dir, `server${s}.toml`);
+      writeFileSync(
+        config,
+        `[server]\nlisten = "127.0.0.1:${port}"\nstorage = "${maria.url}"\ndata_dir = "${join(dir, `server${s}`)}"\n\n` +
+          `[alerts]\nlanguage = "en"\nsilent_after_s = ${SILENT_AFTER_S}\ncheck_every_s = 2\n\n[[alerts.channels]]\ntype = "webhook"\nurl = "${receiver.url}/hook"\n`,
+      );
+      servers.push(spawnPmon(["server", "--config", config], join(dir, `server${s}.log`), { PMON_LOG_LEVEL: "warn" }));
       urls.push(`http://127.0.0.1:${port}`);
     }
     for (const u of urls) await waitHttp(u, 60_000);
@@ -132,9 +146,11 @@ async function main(): Promise<void> {
       if (next) void send(next.host, next.due);
     };
     const due = (h: number, k: number) => start + phase[h]! + k * INTERVAL_MS + (Math.random() * 2 - 1) * JITTER_MS;
+    const silentFrom = HOSTS - SILENT_HOSTS;
+    const silentStop = warmEnd + SILENT_STOP_S * 1000;
     const schedule = (h: number, k: number) => {
       const at = due(h, k);
-      if (at >= end) return;
+      if (at >= end || (h >= silentFrom && at >= silentStop)) return;
       setTimeout(() => {
         if (inFlight < MAX_IN_FLIGHT) void send(h, at);
         else queue.push({ host: h, due: at });
@@ -161,6 +177,13 @@ async function main(): Promise<void> {
     const cpu1 = { servers: servers.map((s) => cpuSeconds(s.proc.pid)), maria: cpuSeconds(mariaPid), sim: cpuSeconds(process.pid) };
     const inWindow = delivered - deliveredAtStart;
     const loadEnd = loadAverage();
+    // the silent hosts' alerts: due SILENT_AFTER_S after their last report (before the window's end when it
+    // is long enough); a short window waits for them here
+    const silentHosts = hosts.slice(silentFrom);
+    const alertsFor = (h: string) => receiver.posts.filter((p) => JSON.stringify(p.body).includes("host not reporting") && JSON.stringify(p.body).includes(`${h} `));
+    const alertDeadline = silentStop + (SILENT_AFTER_S + 30) * 1000;
+    while (Date.now() < alertDeadline && !silentHosts.every((h) => alertsFor(h).length > 0)) await Bun.sleep(500);
+    await Bun.sleep(5000); // a second server's duplicate, if any, would arrive now
     // let what is in flight finish
     const drainDeadline = Date.now() + TIMEOUT_MS + 5000;
     while ((inFlight > 0 || queue.length > 0) && Date.now() < drainDeadline) await Bun.sleep(100);
@@ -193,9 +216,14 @@ async function main(): Promise<void> {
     const serverMs = cpu1.servers.reduce((a, b, i) => a + b - cpu0!.servers[i]!, 0) / inWindow * 1000;
     const mariaMs = perReport(cpu0!.maria, cpu1.maria);
     console.log(`  → one core runs ${(1000 / serverMs).toFixed(0)} reports/s of pmon server, ${(1000 / mariaMs).toFixed(0)} reports/s of MariaDB (extrapolated from the CPU per report)`);
-    const ok = p99 < TARGET_P99_MS && lost === 0 && duplicates === 0 && hostRows === distinctHostRows && failed === 0 && procRows === processRows;
+    const silentCounts = silentHosts.map((h) => alertsFor(h).length);
+    const otherSilent = receiver.posts.filter((p) => JSON.stringify(p.body).includes("host not reporting")).length - silentCounts.reduce((a, b) => a + b, 0);
+    const alertsOnce = silentCounts.every((n) => n === 1) && otherSilent === 0;
+    console.log(`  alerts: ${SILENT_HOSTS} hosts went silent: ${silentCounts.filter((n) => n === 1).length} alerted once, ${silentCounts.filter((n) => n === 0).length} not at all, ${silentCounts.filter((n) => n > 1).length} more than once; ${otherSilent} "not reporting" alerts for hosts that kept reporting (${receiver.posts.length} webhook posts in all)`);
+    const ok = alertsOnce && p99 < TARGET_P99_MS && lost === 0 && duplicates === 0 && hostRows === distinctHostRows && failed === 0 && procRows === processRows;
     console.log(`target: ${HOSTS} hosts held for ${SECONDS} s with p99 < ${TARGET_P99_MS} ms, no loss, no duplicates: ${ok ? "MET" : "NOT MET"}`);
   } finally {
+    await receiver.stop();
     for (const s of servers) s.proc.kill("SIGTERM");
     await Promise.all(servers.map((s) => s.exited));
     rmSync(dir, { recursive: true, force: true });
