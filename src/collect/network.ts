@@ -155,8 +155,8 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   return {
     sample,
     restart() {
-      if (last !== null && clock() - last < RESTART_REUSE_MS) return;
-      pendingErrors = sample([]).errors;
+      // the window then starts at that sample, a moment ago
+      if (last === null || clock() - last >= RESTART_REUSE_MS) pendingErrors = sample([]).errors;
       opts.log.debug("network: window starts");
     },
     listenSockets() {
