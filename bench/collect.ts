@@ -137,6 +137,18 @@ interface Steady {
   cpuMsPerReport: number;
   reports: number;
   hwmMb: number;
+  /** what else happened on the machine meanwhile: the agent accounts every TCP connection and every exit */
+  tcpOpensPerS: number;
+  forksPerS: number;
+}
+
+/** TCP connections opened (active + passive) and processes forked since boot, from /proc. */
+function machineActivity(): { tcpOpens: number; forks: number; at: number } {
+  const snmp = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Tcp:"));
+  const [names, values] = snmp.map((l) => l.split(/\s+/));
+  const v = (k: string) => Number(values![names!.indexOf(k)]);
+  const forks = Number(/^processes (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+  return { tcpOpens: v("ActiveOpens") + v("PassiveOpens"), forks, at: performance.now() };
 }
 
 /**
@@ -180,9 +192,18 @@ async function steadyLoop(): Promise<Steady> {
     // the first reports carry the start-up (probe, first reads of every cmdline): the loop starts after them
     const a0 = await waitFor(2);
     const cpu0 = cpuMsOf(agent.pid);
+    const m0 = machineActivity();
     const a1 = await waitFor(a0 + STEADY_REPORTS);
     const cpu1 = cpuMsOf(agent.pid);
-    return { cpuMsPerReport: (cpu1 - cpu0) / (a1 - a0), reports: a1 - a0, hwmMb: hwmMbOf(agent.pid) };
+    const m1 = machineActivity();
+    const s = (m1.at - m0.at) / 1000;
+    return {
+      cpuMsPerReport: (cpu1 - cpu0) / (a1 - a0),
+      reports: a1 - a0,
+      hwmMb: hwmMbOf(agent.pid),
+      tcpOpensPerS: (m1.tcpOpens - m0.tcpOpens) / s,
+      forksPerS: (m1.forks - m0.forks) / s,
+    };
   } finally {
     agent?.kill("SIGTERM");
     await agent?.exited;
@@ -231,6 +252,7 @@ async function measure(label: string): Promise<{ warm: Cost; c: Cost; once: Cost
   console.log(row("pmon agent --once (whole run)", o));
   console.log(row("C reader, same files (mean)", cMean));
   console.log(`pmon agent loop, per report:      ${steady.cpuMsPerReport.toFixed(1).padStart(13)} ms CPU over ${steady.reports} reports every ${STEADY_INTERVAL_S} s, VmHWM ${steady.hwmMb.toFixed(1)} MB`);
+  console.log(`  meanwhile on this machine: ${steady.tcpOpensPerS.toFixed(0)} TCP connections opened/s, ${steady.forksPerS.toFixed(0)} processes started/s (the agent accounts each)`);
   console.log(`C reader per pass: ${c.cpuMs.toFixed(1)} ms before the loop, ${cAfter.cpuMs.toFixed(1)} ms after`);
   if (apps !== null) console.log(`apps.plugin per 1-s iteration:     ${apps.toFixed(1).padStart(13)} ms CPU`);
   else console.log(`apps.plugin: not installed (${APPS_PLUGIN})`);
