@@ -80,6 +80,11 @@ export class SocketOwners {
   // report connections), those started since the last scan (short-lived clients), then those already
   // owning sockets (servers), then everything else.
   private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean): void {
+    // the agent's own report connection is the usual new socket: found there, no process list is needed
+    if (this.self > 0) {
+      this.scanPid(this.self, wanted, liveSockets, useCache);
+      if (wanted.size === 0) return;
+    }
     const known = new Set(this.owner.values());
     const fresh: number[] = [];
     const others: number[] = [];
@@ -95,8 +100,7 @@ export class SocketOwners {
     for (const pid of this.fdCache.keys()) if (!listed.has(pid)) this.fdCache.delete(pid);
     // numeric order within each group, so the scan does not depend on the filesystem's directory order
     const byPid = (a: number, b: number) => a - b;
-    const first = listed.has(this.self) && !known.has(this.self) ? [this.self] : [];
-    for (const pid of [...first, ...fresh.sort(byPid), ...[...known].sort(byPid), ...others.sort(byPid)]) {
+    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid).filter((p) => p !== this.self), ...others.sort(byPid)]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
       if (wanted.size === 0) return;
     }
