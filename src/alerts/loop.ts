@@ -15,7 +15,7 @@ import { notifierFromConfig, type Notifier } from "./notifier.ts";
 import { recordingNotifier } from "./recorded.ts";
 import { decideSilent } from "./rules.ts";
 import { createSaturationTracker } from "./saturation.ts";
-import { selectWitnesses } from "./witnesses.ts";
+import { selectWitnesses, WITNESS_COUNT } from "./witnesses.ts";
 
 export interface AlertServiceOptions {
   config: ResolvedConfig;
@@ -84,7 +84,13 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
   };
   const arrived = (host: string, at: number) => {
     seen.set(host, at);
-    if (!freshKnown.has(host)) witnessAt = -Infinity; // recompute at the next reply
+    if (freshKnown.has(host)) return;
+    freshKnown.add(host);
+    // The list is the first WITNESS_COUNT fresh hosts by name, so a newly fresh host changes it only when it
+    // sorts before the last one: recomputing for every new arrival would cost O(hosts²) over the first
+    // interval after a start, when every host of a large fleet arrives as new.
+    const last = witnessCache[witnessCache.length - 1];
+    if (last === undefined || witnessCache.length < WITNESS_COUNT || sameMachine.has(last) || (!sameMachine.has(host) && host < last)) witnessAt = -Infinity;
   };
 
   const saturation = createSaturationTracker({

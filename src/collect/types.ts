@@ -32,6 +32,11 @@ export interface NetworkCollector {
   /** Called by the collector's priming call: the next sample's window starts now (what came before is dropped). */
   restart?(): void;
   capabilities: Record<string, boolean | number | string>;
+  /**
+   * LISTEN sockets (port, inode) straight from the kernel, or undefined when it cannot say: cheaper than
+   * /proc/net/tcp, which lists every connection and TIME-WAIT socket of a busy host too.
+   */
+  listenSockets?(): { port: number; inode: number }[] | undefined;
   close(): void;
 }
 
@@ -72,6 +77,8 @@ export interface CollectorOptions {
   now?: () => number;
   /** report ids are `${idPrefix}-${sequence}` (default a random UUID per collector) */
   idPrefix?: string;
+  /** io and statm of processes whose CPU time did not move are read every this many scans (default DETAIL_EVERY in processes.ts) */
+  detailEvery?: number;
   /** words whose values are masked in command lines, besides the built-in ones (agent.sensitive_words) */
   sensitiveWords?: readonly string[];
   /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */
