@@ -16,7 +16,7 @@ import { postReport } from "../src/client/api.ts";
 import { registerHostWithSecret } from "../src/fleet/register.ts";
 import { openDb } from "../src/store/db.ts";
 import { reportRows } from "../src/store/reports.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { startReceiver } from "../test/helpers/alerts/receiver.ts";

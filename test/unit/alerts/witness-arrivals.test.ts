@@ -6,7 +6,7 @@ import { selectWitnesses } from "../../../src/alerts/witnesses.ts";
 import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { openDb } from "../../../src/store/db.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { makeReport, testConfig } from "../../helpers/alerts/helpers.ts";
 
 test("hosts arriving in any order: every reply names the same witnesses a full recomputation would", async () => {
