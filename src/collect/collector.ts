@@ -82,7 +82,7 @@ export function createCollector(opts: CollectorOptions): Collector {
     if (!prev) opts.network?.restart?.();
     const network: NetworkSample =
       opts.network && prev && dtSec > 0
-        ? opts.network.sample(interfaces)
+        ? opts.network.sample(interfaces, cpuTicksIn(prev.processes))
         : { byPid: new Map(), connections: [], listen_ports: [], unattributed: [], errors: {} };
     const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors, { uptime, round: scans++, detailEvery: opts.detailEvery });
     // right after the scan: reaped children's io leaves their parents, exited processes join the list
@@ -157,6 +157,10 @@ export function createCollector(opts: CollectorOptions): Collector {
       exits?.close();
     },
   };
+}
+
+function cpuTicksIn(states: Map<number, ProcState>): (pid: number) => number | undefined {
+  return (pid) => states.get(pid)?.cpuTicks;
 }
 
 function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string, masker: Masker, errors: ErrorCounts): ProcessRecord {

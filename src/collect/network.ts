@@ -6,7 +6,7 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { probeKernel, type KernelOpeners } from "../net/kernel-probe.ts";
 import { InterfaceResolver, readInterfaceAddresses } from "../net/interface-addresses.ts";
-import { SocketOwners } from "../net/socket-owners.ts";
+import { SocketOwners, type CpuTicksOf } from "../net/socket-owners.ts";
 import { TrafficAccounting, type WindowTraffic } from "../net/traffic-accounting.ts";
 import { LISTEN_STATES, type DiagSocket } from "../net/inet-diag.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
@@ -45,7 +45,7 @@ export interface TimedNetworkSample extends NetworkSample {
 }
 
 export interface SockDiagNetworkCollector extends NetworkCollector {
-  sample(interfaces: InterfaceStats[]): TimedNetworkSample;
+  sample(interfaces: InterfaceStats[], cpuTicks?: CpuTicksOf): TimedNetworkSample;
 }
 
 /**
@@ -102,7 +102,7 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   const poll = probe.destroy ? setInterval(drainDestroyed, DESTROY_POLL_MS) : undefined;
   poll?.unref();
 
-  function sample(interfaces: InterfaceStats[]): TimedNetworkSample {
+  function sample(interfaces: InterfaceStats[], cpuTicks?: CpuTicksOf): TimedNetworkSample {
     const now = clock();
     const windowMs = last === null ? 0 : now - last;
     last = now;
@@ -134,6 +134,7 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
     const map = owners.resolve(
       sockets.map((s) => s.inode),
       needed,
+      cpuTicks,
     );
     if (owners.stats.fdDirsDenied > deniedBefore) countError(errors, "net_fd_denied", owners.stats.fdDirsDenied - deniedBefore);
     let unknownOwner = 0;

@@ -27,8 +27,9 @@ export interface NetworkCollector {
   /**
    * Called once per collection, after the interface counters and before the process scan (so sockets
    * and processes are read as close together as possible); its byPid rates are merged into the scan.
+   * `cpuTicks`: CPU ticks of each pid in the previous scan, to look for socket owners among busy processes first.
    */
-  sample(interfaces: InterfaceStats[]): NetworkSample;
+  sample(interfaces: InterfaceStats[], cpuTicks?: (pid: number) => number | undefined): NetworkSample;
   /** Called by the collector's priming call: the next sample's window starts now (what came before is dropped). */
   restart?(): void;
   capabilities: Record<string, boolean | number | string>;

@@ -1,6 +1,8 @@
 // Socket inode → pid, kept across samples. Only inodes not seen before trigger a scan of /proc/*/fd, and the
 // scan stops as soon as every wanted inode is found, starting with the processes that already own sockets
 // (servers accepting connections), so a warm agent rarely reads more than a few fd directories.
+// A process that has never used a tick of CPU is read last: thousands of idle ones (workers, sleepers)
+// rarely open connections, and reading all their fds costs as much as a whole process scan.
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
@@ -44,8 +46,9 @@ export class SocketOwners {
    * Updates the map for the sockets of the current dump (inode 0 = no file yet) and returns it.
    * `needed` limits the search to the sockets whose owner matters now (listeners, sockets that moved bytes):
    * an idle new socket is looked up once it carries traffic.
+   * `cpuTicks` (the process scan's CPU time of a pid, when known) only orders the search, busiest first.
    */
-  resolve(inodes: Iterable<number>, needed?: ReadonlySet<number>): ReadonlyMap<number, number> {
+  resolve(inodes: Iterable<number>, needed?: ReadonlySet<number>, cpuTicks?: CpuTicksOf): ReadonlyMap<number, number> {
     this.sample++;
     this.stats.fdDirsRead = 0;
     this.stats.linksRead = 0;
@@ -71,15 +74,15 @@ export class SocketOwners {
       }
     }
     // a retry reads every link again, in case a cached fd was closed and its number reused meanwhile
-    if (wanted.size > 0) this.scan(wanted, current, !retry);
+    if (wanted.size > 0) this.scan(wanted, current, !retry, cpuTicks);
     for (const i of wanted) this.missing.set(i, this.sample);
     return this.owner;
   }
 
   // Read first the processes most likely to own new sockets and cheapest to read: the agent itself (its
   // report connections), those started since the last scan (short-lived clients), then those already
-  // owning sockets (servers), then everything else.
-  private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean): void {
+  // owning sockets (servers), then everything else, those that used the most CPU first.
+  private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean, cpuTicks?: CpuTicksOf): void {
     // the agent's own report connection is the usual new socket: found there, no process list is needed
     if (this.self > 0) {
       this.scanPid(this.self, wanted, liveSockets, useCache);
@@ -100,7 +103,9 @@ export class SocketOwners {
     for (const pid of this.fdCache.keys()) if (!listed.has(pid)) this.fdCache.delete(pid);
     // numeric order within each group, so the scan does not depend on the filesystem's directory order
     const byPid = (a: number, b: number) => a - b;
-    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid).filter((p) => p !== this.self), ...others.sort(byPid)]) {
+    if (cpuTicks) sortBusiestFirst(others, cpuTicks);
+    else others.sort(byPid);
+    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid).filter((p) => p !== this.self), ...others]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
       if (wanted.size === 0) return;
     }
@@ -145,6 +150,16 @@ export class SocketOwners {
     }
     this.fdCache.set(pid, next);
   }
+}
+
+/** CPU ticks (utime + stime) a process has used, or undefined when unknown. */
+export type CpuTicksOf = (pid: number) => number | undefined;
+
+/** Most CPU first (unknown counts as 0); pid order among equals, so the order never depends on readdir. */
+function sortBusiestFirst(pids: number[], cpuTicks: CpuTicksOf): void {
+  const ticks = new Map<number, number>();
+  for (const pid of pids) ticks.set(pid, cpuTicks(pid) ?? 0);
+  pids.sort((a, b) => ticks.get(b)! - ticks.get(a)! || a - b);
 }
 
 /** "socket:[12345]" → 12345; anything else → null. */

@@ -101,6 +101,20 @@ describe("socket owners", () => {
     expect(owners.stats.fdDirsRead).toBe(1); // pid 500 only, not the known owners 100 and 200 first
   });
 
+  test("among processes read before, the ones that used CPU are read first; the owner is found all the same", () => {
+    fd(600, 0, "/dev/null");
+    fd(700, 0, "/dev/null");
+    const owners = new SocketOwners(root);
+    owners.resolve([5001, 5002]); // lists 300, 600 and 700 too: they are not new at the next scan
+    fd(700, 1, "socket:[5007]");
+    const ticks = new Map([[700, 12]]);
+    expect(owners.resolve([5001, 5002, 5007], undefined, (pid) => ticks.get(pid)).get(5007)).toBe(700);
+    // the known owners 100 and 200, then 700 (busy) before 300 and 600 (never ran)
+    expect(owners.stats.fdDirsRead).toBe(3);
+    fd(300, 1, "socket:[5008]");
+    expect(owners.resolve([5001, 5002, 5007, 5008], undefined, (pid) => ticks.get(pid)).get(5008)).toBe(300);
+  });
+
   test("closed sockets are forgotten", () => {
     const owners = new SocketOwners(root);
     owners.resolve([5001, 5002]);
