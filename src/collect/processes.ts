@@ -117,13 +117,16 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
     let writeBytes: number | undefined = same ? prev.writeBytes : undefined;
     let ioAt = (same ? prev.ioAt : undefined) ?? uptime;
     if (detail) {
-      const statmPath = `${dir}/statm`;
-      try {
-        const r = fs.readBytes(statmPath, true);
-        rssPages = parsePidStatmBytes(r.buf, r.len, statmPath).resident;
-      } catch (e) {
-        if (isGone(e)) continue;
-        countError(errors, isDenied(e) ? "pid_statm_denied" : "pid_statm_parse");
+      // the exact rss is only reported: a scan without a window (the priming one) only sets baselines
+      if (dtSec > 0) {
+        const statmPath = `${dir}/statm`;
+        try {
+          const r = fs.readBytes(statmPath, true);
+          rssPages = parsePidStatmBytes(r.buf, r.len, statmPath).resident;
+        } catch (e) {
+          if (isGone(e)) continue;
+          countError(errors, isDenied(e) ? "pid_statm_denied" : "pid_statm_parse");
+        }
       }
       const ioPath = `${dir}/io`;
       try {

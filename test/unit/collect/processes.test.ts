@@ -79,11 +79,21 @@ describe("io and statm of idle processes every Nth scan", () => {
     const pid = 1001;
     writeProcess(pid, { ticks: 5, readBytes: 0, rssPages: 10, statmPages: 12 });
     const scan = scanner(4);
-    expect(scan(pid).rss).toBe(12 * 4096); // first sight: statm read
-    writeProcess(pid, { ticks: 5, readBytes: 0, rssPages: 20, statmPages: 22 });
-    expect(scan(pid).rss).toBe(20 * 4096); // idle, not its round: stat's rss
-    expect(scan(pid).rss).toBe(20 * 4096);
+    expect(scan(pid).rss).toBe(10 * 4096); // priming scan: nothing is reported, statm not read
+    writeProcess(pid, { ticks: 6, readBytes: 0, rssPages: 15, statmPages: 16 });
+    expect(scan(pid).rss).toBe(16 * 4096); // CPU moved: statm read
+    writeProcess(pid, { ticks: 6, readBytes: 0, rssPages: 20, statmPages: 22 });
+    expect(scan(pid).rss).toBe(20 * 4096); // round 2, idle, not its round: stat's rss
     expect(scan(pid).rss).toBe(22 * 4096); // round 3: (1001 + 3) % 4 === 0, statm again
+  });
+
+  test("the priming scan reads no statm (it only sets baselines); a process first seen later is read in full", () => {
+    writeProcess(1003, { ticks: 5, readBytes: 0, rssPages: 10, statmPages: 12 });
+    rmSync(join(root, "1003", "statm")); // a read would fail and drop the process
+    const scan = scanner(4);
+    expect(scan(1003).rss).toBe(10 * 4096);
+    writeProcess(1004, { ticks: 5, readBytes: 0, rssPages: 10, statmPages: 12 });
+    expect(scan(1004).rss).toBe(12 * 4096);
   });
 
   test("detailEvery 1 reads every process every scan", () => {
