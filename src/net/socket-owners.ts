@@ -7,8 +7,10 @@ import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
 // An inode nobody could be found for (a process in another pid namespace, a socket in flight between
-// socket()/accept() and fd install) is searched for again only after this many samples.
+// socket()/accept() and fd install) is searched for again only after this many samples and this much time:
+// each search reads every fd of every process, as much as a whole process scan at a short interval.
 const RETRY_MISSING_AFTER_SAMPLES = 10;
+const RETRY_MISSING_AFTER_MS = 300_000;
 
 export interface OwnerScanStats {
   /** fd directories listed in the last resolve */
@@ -21,8 +23,8 @@ export interface OwnerScanStats {
 
 export class SocketOwners {
   private readonly owner = new Map<number, number>();
-  /** inode → sample number of the scan that failed to find it */
-  private readonly missing = new Map<number, number>();
+  /** inode → sample number and time (ms) of the scan that failed to find it */
+  private readonly missing = new Map<number, { sample: number; at: number }>();
   private sample = 0;
   private listedLastScan = new Set<number>();
   /** pid → fd name → socket inode (0 = not a socket) from the last read of that process */
@@ -32,7 +34,11 @@ export class SocketOwners {
   /** this process's pid as procRoot numbers it (its own connections to the server are new every report) */
   private readonly self: number;
 
-  constructor(private readonly procRoot: string) {
+  constructor(
+    private readonly procRoot: string,
+    /** monotonic ms */
+    private readonly now: () => number = () => performance.now(),
+  ) {
     let self = 0;
     try {
       self = Number(readlinkSync(join(procRoot, "self")));
@@ -64,18 +70,19 @@ export class SocketOwners {
     for (const inode of this.missing.keys()) if (!current.has(inode)) this.missing.delete(inode);
     const wanted = new Set<number>();
     let retry = false;
+    const now = this.now();
     for (const i of current) {
       if (this.owner.has(i) || (needed && !needed.has(i))) continue;
-      const failedAt = this.missing.get(i);
-      if (failedAt === undefined) wanted.add(i);
-      else if (this.sample - failedAt >= RETRY_MISSING_AFTER_SAMPLES) {
+      const failed = this.missing.get(i);
+      if (failed === undefined) wanted.add(i);
+      else if (this.sample - failed.sample >= RETRY_MISSING_AFTER_SAMPLES && now - failed.at >= RETRY_MISSING_AFTER_MS) {
         wanted.add(i);
         retry = true;
       }
     }
     // a retry reads every link again, in case a cached fd was closed and its number reused meanwhile
     if (wanted.size > 0) this.scan(wanted, current, !retry, cpuTicks);
-    for (const i of wanted) this.missing.set(i, this.sample);
+    for (const i of wanted) this.missing.set(i, { sample: this.sample, at: now });
     return this.owner;
   }
 

@@ -63,16 +63,23 @@ describe("socket owners", () => {
     expect(owners.resolve([5009]).get(5009)).toBe(100);
   });
 
-  test("an inode nobody owns is searched once, then again only after some samples", () => {
-    const owners = new SocketOwners(root);
+  test("an inode nobody owns is searched once, then again only after some samples and five minutes", () => {
+    let clock = 0;
+    const owners = new SocketOwners(root, () => clock);
     owners.resolve([5001, 9999]);
     expect(owners.stats.fdDirsRead).toBe(3);
-    let rescans = 0;
-    for (let i = 0; i < 10; i++) {
-      owners.resolve([5001, 9999]);
-      if (owners.stats.fdDirsRead > 0) rescans++;
-    }
-    expect(rescans).toBe(1);
+    const rescans = (samples: number, stepMs: number) => {
+      let n = 0;
+      for (let i = 0; i < samples; i++) {
+        clock += stepMs;
+        owners.resolve([5001, 9999]);
+        if (owners.stats.fdDirsRead > 0) n++;
+      }
+      return n;
+    };
+    expect(rescans(20, 2_000)).toBe(0); // 20 samples at a 2 s interval: 40 s, not yet
+    expect(rescans(140, 2_000)).toBe(1); // past 300 s
+    expect(rescans(10, 30_000)).toBe(1); // at a 30 s interval: every 10 samples
   });
 
   test("a socket whose owner exited is looked up again (a forked child may hold it)", () => {
