@@ -2,7 +2,10 @@
 // scan stops as soon as every wanted inode is found, starting with the processes that already own sockets
 // (servers accepting connections), so a warm agent rarely reads more than a few fd directories.
 // A process that has never used a tick of CPU is read last: thousands of idle ones (workers, sleepers)
-// rarely open connections, and reading all their fds costs as much as a whole process scan.
+// rarely open connections, and reading all their fds costs as much as a whole process scan. A socket seen
+// for the first time is not looked for among them at all: under connection churn most new sockets are gone
+// (or their owner is) before the scan reaches them, and a search that cannot succeed reads every fd on the
+// host every sample. One still there at the next sample is looked for everywhere.
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
@@ -27,6 +30,8 @@ export class SocketOwners {
   private readonly missing = new Map<number, { sample: number; at: number }>();
   private sample = 0;
   private listedLastScan = new Set<number>();
+  /** the inodes of the previous dump */
+  private previousDump = new Set<number>();
   /** pid → fd name → socket inode (0 = not a socket) from the last read of that process */
   private readonly fdCache = new Map<number, Map<string, number>>();
   readonly stats: OwnerScanStats = { fdDirsRead: 0, linksRead: 0, fdDirsDenied: 0 };
@@ -70,30 +75,38 @@ export class SocketOwners {
     for (const inode of this.missing.keys()) if (!current.has(inode)) this.missing.delete(inode);
     const wanted = new Set<number>();
     let retry = false;
+    // the first sample looks everywhere: what it finds gives the owners of sockets that close in the first window
+    let everywhere = this.sample === 1;
     const now = this.now();
     for (const i of current) {
       if (this.owner.has(i) || (needed && !needed.has(i))) continue;
       const failed = this.missing.get(i);
-      if (failed === undefined) wanted.add(i);
-      else if (this.sample - failed.sample >= RETRY_MISSING_AFTER_SAMPLES && now - failed.at >= RETRY_MISSING_AFTER_MS) {
+      if (failed === undefined) {
+        wanted.add(i);
+        if (this.previousDump.has(i)) everywhere = true;
+      } else if (this.sample - failed.sample >= RETRY_MISSING_AFTER_SAMPLES && now - failed.at >= RETRY_MISSING_AFTER_MS) {
         wanted.add(i);
         retry = true;
+        everywhere = true;
       }
     }
+    this.previousDump = current;
     // a retry reads every link again, in case a cached fd was closed and its number reused meanwhile
-    if (wanted.size > 0) this.scan(wanted, current, !retry, cpuTicks);
-    for (const i of wanted) this.missing.set(i, { sample: this.sample, at: now });
+    const searchedAll = wanted.size === 0 || this.scan(wanted, current, !retry, everywhere ? undefined : cpuTicks, cpuTicks);
+    // what a search of every process did not find is looked for again only after a while
+    if (searchedAll) for (const i of wanted) this.missing.set(i, { sample: this.sample, at: now });
     return this.owner;
   }
 
   // Read first the processes most likely to own new sockets and cheapest to read: the agent itself (its
   // report connections), those started since the last scan (short-lived clients), then those already
-  // owning sockets (servers), then everything else, those that used the most CPU first.
-  private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean, cpuTicks?: CpuTicksOf): void {
+  // owning sockets (servers), then everything else, those that used the most CPU first. With `skipIdleBy`,
+  // processes that never used CPU are not read at all. Returns whether every process was read.
+  private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean, skipIdleBy: CpuTicksOf | undefined, cpuTicks?: CpuTicksOf): boolean {
     // the agent's own report connection is the usual new socket: found there, no process list is needed
     if (this.self > 0) {
       this.scanPid(this.self, wanted, liveSockets, useCache);
-      if (wanted.size === 0) return;
+      if (wanted.size === 0) return false;
     }
     const known = new Set(this.owner.values());
     const fresh: number[] = [];
@@ -112,10 +125,13 @@ export class SocketOwners {
     const byPid = (a: number, b: number) => a - b;
     if (cpuTicks) sortBusiestFirst(others, cpuTicks);
     else others.sort(byPid);
+    const skipped = skipIdleBy ? others.findIndex((pid) => !((skipIdleBy(pid) ?? 0) > 0)) : -1;
+    if (skipped >= 0) others.length = skipped;
     for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid).filter((p) => p !== this.self), ...others]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
-      if (wanted.size === 0) return;
+      if (wanted.size === 0) return false;
     }
+    return skipped < 0;
   }
 
   /**

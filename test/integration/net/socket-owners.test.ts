@@ -108,7 +108,7 @@ describe("socket owners", () => {
     expect(owners.stats.fdDirsRead).toBe(1); // pid 500 only, not the known owners 100 and 200 first
   });
 
-  test("among processes read before, the ones that used CPU are read first; the owner is found all the same", () => {
+  test("processes that used CPU are read first; a new socket is looked for among idle processes only once it is seen again", () => {
     fd(600, 0, "/dev/null");
     fd(700, 0, "/dev/null");
     const owners = new SocketOwners(root);
@@ -119,7 +119,17 @@ describe("socket owners", () => {
     // the known owners 100 and 200, then 700 (busy) before 300 and 600 (never ran)
     expect(owners.stats.fdDirsRead).toBe(3);
     fd(300, 1, "socket:[5008]");
-    expect(owners.resolve([5001, 5002, 5007, 5008], undefined, (pid) => ticks.get(pid)).get(5008)).toBe(300);
+    const ticksOf = (pid: number) => ticks.get(pid);
+    // first sight: not among the processes that ever ran (300 and 600 never did), so not found yet
+    expect(owners.resolve([5001, 5002, 5007, 5008], undefined, ticksOf).has(5008)).toBe(false);
+    // still there at the next sample: every process is read
+    expect(owners.resolve([5001, 5002, 5007, 5008], undefined, ticksOf).get(5008)).toBe(300);
+  });
+
+  test("the first sample looks everywhere, also among idle processes", () => {
+    const owners = new SocketOwners(root);
+    expect(owners.resolve([5001, 5002, 5003], undefined, () => 0).get(5002)).toBe(200);
+    expect(owners.stats.fdDirsRead).toBe(3); // 100, 200, 300: 5003 has no owner
   });
 
   test("closed sockets are forgotten", () => {
