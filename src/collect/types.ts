@@ -82,8 +82,11 @@ export interface CollectorOptions {
   detailEvery?: number;
   /** words whose values are masked in command lines, besides the built-in ones (agent.sensitive_words) */
   sensitiveWords?: readonly string[];
-  /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */
+  /** collect garbage after each collect() (default true: lower peak RSS, see collector.ts) */
   gcAfterCollect?: boolean;
+  /** tests: stand-in for Bun.gc and for the monotonic clock (ms) that spaces the full collections */
+  gc?: (full: boolean) => void;
+  monotonicNow?: () => number;
 }
 
 /** Collection error counters, e.g. { pid_io_denied: 3 }. */

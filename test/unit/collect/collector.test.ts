@@ -245,3 +245,37 @@ describe("exit records", () => {
     }
   });
 });
+
+describe("garbage collection after a collection", () => {
+  test("a full collection at most every 30 s; the rounds in between only sweep young objects", () => {
+    let clock = 0;
+    const calls: boolean[] = [];
+    const c = fixtureCollector({ gc: (full) => calls.push(full), monotonicNow: () => clock });
+    for (let i = 0; i < 20; i++) {
+      c.collect();
+      clock += 2_000; // a 2 s interval
+    }
+    expect(calls.length).toBe(20);
+    // the rounds at 0 s and 30 s (the 1st and the 16th) are full
+    expect(calls.map((full, i) => (full ? i : -1)).filter((i) => i >= 0)).toEqual([0, 15]);
+  });
+
+  test("at the default 30 s interval every round's collection is full", () => {
+    let clock = 0;
+    const calls: boolean[] = [];
+    const c = fixtureCollector({ gc: (full) => calls.push(full), monotonicNow: () => clock });
+    for (let i = 0; i < 4; i++) {
+      c.collect();
+      clock += 30_000;
+    }
+    expect(calls).toEqual([true, true, true, true]);
+  });
+
+  test("none when turned off", () => {
+    const calls: boolean[] = [];
+    const c = fixtureCollector({ gcAfterCollect: false, gc: (full) => calls.push(full) });
+    c.collect();
+    c.collect();
+    expect(calls).toEqual([]);
+  });
+});
