@@ -21,6 +21,7 @@ export const EACCES = 13;
 export const ENOENT = 2;
 export const EINVAL = 22;
 export const ENOBUFS = 105;
+export const ENOSYS = 38;
 export const EPROTONOSUPPORT = 93;
 
 type Libc = ReturnType<typeof bind>;
@@ -33,6 +34,7 @@ function bind() {
     listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
     recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+    recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
