@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
 import { AgentSetupError } from "../agent/run.ts";
-import { formatReportSummary } from "../collect/summary.ts";
+import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
 import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
 
@@ -12,6 +12,7 @@ export default defineCommand({
     ...commonArgs,
     once: { type: "boolean", description: "Take one sample window, print the report and exit (nothing is sent)" },
     json: { type: "boolean", description: "With --once: print the report as JSON" },
+    by: { type: "string", description: "With --once: order the processes by cpu | mem | io | net", default: "cpu" },
     "sample-ms": { type: "string", description: "With --once: length of the sample window in ms (agent.sample_ms, default 1000)" },
     host: { type: "string", description: "Host id in reports (agent.host; default the hostname)" },
     "proc-root": { type: "string", description: "Read this tree instead of /proc (agent.proc_root)" },
@@ -45,10 +46,12 @@ export default defineCommand({
           throw e;
         }
       }
+      const by = String(args.by) as SummaryBy;
+      if (!SUMMARY_BY.includes(by)) throw new UserError(`--by must be one of ${SUMMARY_BY.join(", ")}, got "${args.by}"`, 2);
       const network = createAgentNetworkCollector(config, log.withTag("net"));
       try {
         const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
-        process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReportSummary(report));
+        process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReportSummary(report, by));
       } catch (e) {
         if (e instanceof AgentConfigError) throw new UserError(e.message);
         throw e;

@@ -2,6 +2,7 @@
 // itself ignores unknown flags and extra words, so `top --limt 2` would quietly print 10 rows.
 // One check for every command; a positional whose valueHint ends in "..." takes one or more words.
 import type { ArgsDef, CommandDef, Resolvable } from "citty";
+import { didYouMean } from "../util/suggest.ts";
 
 /** A command line that does not fit the command; the message names the word (exit 2). */
 export class UsageError extends Error {
@@ -29,7 +30,7 @@ export async function checkArgv(root: CommandDef, argv: readonly string[]): Prom
       const name = rest[nextIndex]!;
       if (!(name in subs)) {
         const visible = await visibleNames(subs);
-        throw new UsageError(`unknown command "${name}" for "${["pmon", ...path].join(" ")}"${hint(name, visible, "")}`);
+        throw new UsageError(`unknown command "${name}" for "${["pmon", ...path].join(" ")}"${didYouMean(name, visible, "")}`);
       }
       cmd = (await resolve(subs[name] as Resolvable<CommandDef>))!;
       path.push(name);
@@ -60,7 +61,7 @@ function scanFlags(args: ArgsDef, words: string[], command: string, hasSubs: boo
     }
     const [flag, inlineValue] = splitFlag(w);
     const def = findFlag(args, flag);
-    if (!def) throw new UsageError(`unknown option ${w.split("=")[0]} for "${command}"${hint(flag, flagNames(args), "--")}`);
+    if (!def) throw new UsageError(`unknown option ${w.split("=")[0]} for "${command}"${didYouMean(flag, flagNames(args), "--")}`);
     if (def.negated) {
       if (inlineValue !== undefined) throw new UsageError(`${w.split("=")[0]} takes no value`);
       continue;
@@ -122,30 +123,4 @@ async function visibleNames(subs: Record<string, unknown>): Promise<string[]> {
     if (!(meta as { hidden?: boolean } | undefined)?.hidden) names.push(name);
   }
   return names;
-}
-
-/** ' (did you mean --limit?)' for the closest name within a small edit distance, else "". */
-export function hint(word: string, candidates: readonly string[], prefix: string): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  const allowed = Math.max(1, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= allowed ? ` (did you mean ${prefix}${best}?)` : "";
-}
-
-/** Levenshtein distance with adjacent transpositions counted as one edit ("limt" → "limit" is 1). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
+import { didYouMean } from "../util/suggest.ts";
 import { CHANNEL_TYPES, KEYS, SECTIONS, type AlertChannel, type ConfigKey, type KeySpec, type ResolvedConfig } from "./schema.ts";
 
 /** A configuration problem the user must fix; the message names the file, line or key. */
@@ -37,7 +38,7 @@ export function loadConfig(path?: string, opts: LoadOptions = {}): ResolvedConfi
   }
   for (const [key, v] of Object.entries(opts.overrides ?? {})) {
     if (v === undefined) continue;
-    if (!(key in KEYS)) throw new ConfigError(`unknown setting "${key}"`);
+    if (!(key in KEYS)) throw new ConfigError(`unknown setting "${key}"${didYouMean(key, Object.keys(KEYS), "")}`);
     values.set(key as ConfigKey, check(key as ConfigKey, v, `option for ${key}`));
   }
   return build(values, channels, file);
@@ -70,7 +71,7 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
   let channels: AlertChannel[] = [];
   for (const [section, body] of Object.entries(doc)) {
     if (!(SECTIONS as readonly string[]).includes(section)) {
-      throw new ConfigError(`${where(file, text, section)}: unknown section [${section}] (expected one of ${SECTIONS.join(", ")})`);
+      throw new ConfigError(`${where(file, text, section)}: unknown section [${section}]${didYouMean(section, SECTIONS, "") || ` (expected one of ${SECTIONS.join(", ")})`}`);
     }
     if (!isTable(body)) throw new ConfigError(`${where(file, text, section)}: "${section}" must be a table ([${section}])`);
     for (const [name, v] of Object.entries(body)) {
@@ -79,7 +80,10 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
         channels = readChannels(v, file, text);
         continue;
       }
-      if (!(key in KEYS)) throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"`);
+      if (!(key in KEYS)) {
+        const known = [...Object.keys(KEYS).filter((k) => k.startsWith(`${section}.`)).map((k) => k.slice(section.length + 1)), ...(section === "alerts" ? ["channels"] : [])];
+        throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"${didYouMean(name, known, `${section}.`)}`);
+      }
       values.set(key as ConfigKey, check(key as ConfigKey, v, where(file, text, section, name)));
     }
   }
@@ -151,6 +155,7 @@ function check(key: ConfigKey, v: unknown, at: string): unknown {
     case "string":
       if (typeof v !== "string") return fail("a string");
       if (spec.oneOf && !spec.oneOf.includes(v)) return fail(`one of ${spec.oneOf.map((s) => `"${s}"`).join(", ")}`);
+      if (key === "server.storage") checkStorage(v, at);
       return v;
     case "boolean":
       if (typeof v !== "boolean") return fail("true or false");
@@ -161,11 +166,25 @@ function check(key: ConfigKey, v: unknown, at: string): unknown {
   }
 }
 
+/**
+ * The storage schemes pmon can open, checked with the rest of the config so that `postgres://...`
+ * stops every command (exit 2) before a server creates a data directory or a secret.
+ */
+function checkStorage(url: string, at: string): void {
+  const u = url.trim();
+  if (u === "" || u.startsWith("mysql://") || (u.startsWith("sqlite:") && u.length > "sqlite:".length)) return;
+  const shown = u.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@"); // never echo a password
+  throw new ConfigError(`${at}: "server.storage" must be mysql://user:password@host:port/db or sqlite:PATH, got "${shown}"`);
+}
+
 function fromEnv(key: ConfigKey, raw: string): unknown {
   switch ((KEYS[key] as KeySpec).type) {
     case "int":
-    case "number":
-      return raw.trim() === "" ? raw : Number(raw);
+    case "number": {
+      // "abc" stays text so the error shows what was given (Number("abc") is NaN, printed as null)
+      const n = Number(raw);
+      return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+    }
     case "boolean":
       return raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : raw;
     case "string[]":
