@@ -4,7 +4,7 @@ import { AgentConfigError, runOnce } from "../agent/once.ts";
 import { AgentSetupError } from "../agent/run.ts";
 import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
-import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runWithConfig, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -36,7 +36,7 @@ export default defineCommand({
       "agent.secret_file": args["secret-file"],
       "agent.interval_s": numberArg(args.interval),
     });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       if (!args.once) {
         // the long-running loop (server engineer): src/agent/command.ts
         try {

@@ -12,7 +12,7 @@ import { HOST_RE } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { openStore } from "../store/open.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
-import { asNumber, commonArgs, definedOnly, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { asNumber, commonArgs, definedOnly, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
@@ -32,7 +32,7 @@ export default defineCommand({
       "deploy.parallel": asNumber(args.parallel),
       "deploy.servers": args.servers === undefined ? undefined : args.servers.split(",").map((s) => s.trim()).filter(Boolean),
     });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
       for (const h of hosts) if (!HOST_RE.test(h)) throw new UserError(`pmon enroll: not a valid host name or address: ${JSON.stringify(h)}`);
       // citty turns --no-deploy into deploy=false

@@ -9,7 +9,7 @@ import { setSecretHash, takeHost } from "../store/fleet.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
-import { commonArgs, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "remove", description: "Take hosts out of the fleet: stop and disable the agent, delete its files and secret, refuse its reports (hosts registered with --no-deploy: revoke the secret only, no ssh)" },
@@ -21,7 +21,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = storeAndSshOverrides(args);
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
       try {
         checkInstallDir(config.deploy.install_dir);

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { runServer } from "../server/run.ts";
-import { commonArgs, definedOnly, runCommand, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runWithConfig, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
@@ -11,7 +11,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       let handle;
       try {
         handle = await runServer(config, log);

@@ -2,7 +2,7 @@
 // itself ignores unknown flags and extra words, so `top --limt 2` would quietly print 10 rows.
 // One check for every command; a positional whose valueHint ends in "..." takes one or more words.
 import type { ArgsDef, CommandDef, Resolvable } from "citty";
-import { didYouMean } from "../util/suggest.ts";
+import { didYouMean } from "../config/suggest.ts";
 
 /** A command line that does not fit the command; the message names the word (exit 2). */
 export class UsageError extends Error {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
-import { didYouMean } from "../util/suggest.ts";
+import { didYouMean } from "./suggest.ts";
 import { CHANNEL_TYPES, KEYS, SECTIONS, type AlertChannel, type ConfigKey, type KeySpec, type ResolvedConfig } from "./schema.ts";
 
 /** A configuration problem the user must fix; the message names the file, line or key. */

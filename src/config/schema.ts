@@ -54,6 +54,7 @@ export const KEYS = {
   "server.tls_key": { type: "string", default: "" },
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
+  "server.heartbeat_s": { type: "int", default: 10, min: 1, max: 3600 }, // `pmon status` calls the server down after 3 missed beats
 
   // [deploy]: how `pmon enroll` and the manager loop reach hosts
   "deploy.ssh_user": { type: "string", default: "root" },

@@ -14,6 +14,7 @@ import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
 import { createSkewTracker } from "./clock.ts";
+import { serverId, startHeartbeat } from "./heartbeat.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
@@ -87,6 +88,7 @@ export function createServerCore(
 
 export async function runServer(config: ResolvedConfig, log: Logger): Promise<ServerHandle> {
   const s = config.server;
+  const startedAt = Date.now();
   const slog = log.withTag("server");
   // settings first: a bad one must fail before the store is opened
   const { hostname, port } = parseListen(s.listen);
@@ -121,6 +123,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   slog.info(`pmon server ${VERSION} listening on ${scheme}://${address}, storage ${db.dialect}`);
 
   const loops: StopLoop[] = [];
+  loops.push(startHeartbeat(db, { serverId: serverId(address), address, version: VERSION, startedAt }, s.heartbeat_s * 1000, slog));
   loops.push(startRetention(db, s.retention_days, slog));
   const ctx: LoopContext = { config, log, db, metrics, address };
   loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)

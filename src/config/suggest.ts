@@ -1,4 +1,4 @@
-// Near-miss suggestions for mistyped flags, commands and config keys.
+// Near-miss suggestions ("did you mean ...?") for config keys, and for the flags and commands of the CLI.
 
 /** ' (did you mean --limit?)' for the closest name within a small edit distance, else "". */
 export function didYouMean(word: string, candidates: readonly string[], prefix: string): string {
