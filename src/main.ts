@@ -1,5 +1,7 @@
 import { defineCommand, renderUsage, runMain, type ArgsDef, type CommandDef } from "citty";
 import { EXAMPLES } from "./cli/_examples.ts";
+import { EXIT } from "./cli/exit-codes.ts";
+import { checkArgv, UsageError } from "./cli/strict-args.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const main = defineCommand({
@@ -19,12 +21,26 @@ const main = defineCommand({
   },
 });
 
-/** citty's usage text plus the command's examples. */
+const plain = () => process.stdout.isTTY !== true || Boolean(process.env.NO_COLOR);
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+
+/** citty's usage text plus the command's examples; no colour codes into pipes or with NO_COLOR. */
 async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
   const meta = typeof cmd.meta === "function" ? await cmd.meta() : await cmd.meta;
   const examples = EXAMPLES[meta?.name ?? ""] ?? [];
-  const text = await renderUsage(cmd, parent);
-  console.log(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n");
+  const text = (await renderUsage(cmd, parent)) + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n";
+  console.log(plain() ? stripAnsi(text) : text);
 }
 
+const argv = process.argv.slice(2);
+if (!argv.some((a) => a === "--help" || a === "-h") && !(argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v"))) {
+  try {
+    await checkArgv(main as CommandDef, argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`pmon: ${e.message}\nRun \`${e.command} --help\` for the options.\n`);
+    process.exit(EXIT.USAGE);
+  }
+}
 await runMain(main, { showUsage });

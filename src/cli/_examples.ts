@@ -20,7 +20,7 @@ export const EXAMPLES: Record<string, string[]> = {
     "pmon enroll --no-deploy db7 --secret-out /tmp/db7.secret   # agent installed by Ansible",
   ],
   remove: ["pmon remove 10.0.0.14"],
-  status: ["pmon status", "pmon status --json | jq '.hosts[] | select(.state != \"running\")'", "pmon status --from api"],
+  status: ["pmon status", "pmon status --json | jq '.hosts[] | select(.state != \"running\")'", "pmon status --source api"],
   top: [
     "pmon top                                          # the whole fleet, now, by CPU",
     "pmon top --host db1 --at '3h ago' --by mem",

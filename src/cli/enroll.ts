@@ -18,7 +18,7 @@ export default defineCommand({
   meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
   args: {
     ...commonArgs,
-    host: { type: "positional", description: "Host names or addresses (as the agents will report), one or more", required: true },
+    host: { type: "positional", description: "Host names or addresses (as the agents will report), one or more", required: true, valueHint: "HOST..." },
     ...sshArgs,
     parallel: { type: "string", description: "Hosts deployed at once (deploy.parallel, default 10)" },
     servers: { type: "string", description: "Comma-separated server URLs the agents report to (deploy.servers, default server.url)" },

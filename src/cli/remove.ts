@@ -15,7 +15,7 @@ export default defineCommand({
   meta: { name: "remove", description: "Take hosts out of the fleet: stop and disable the agent, delete its files and secret, refuse its reports (hosts registered with --no-deploy: revoke the secret only, no ssh)" },
   args: {
     ...commonArgs,
-    host: { type: "positional", description: "Host names or addresses as enrolled, one or more", required: true },
+    host: { type: "positional", description: "Host names or addresses as enrolled, one or more", required: true, valueHint: "HOST..." },
     ...sshArgs,
     ...storeArgs,
   },

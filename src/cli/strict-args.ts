@@ -7,6 +7,13 @@ import { didYouMean } from "../config/suggest.ts";
 /** A command line that does not fit the command; the message names the word (exit 2). */
 export class UsageError extends Error {
   override name = "UsageError";
+  constructor(
+    message: string,
+    /** the words of the command whose --help lists what it takes ("pmon top") */
+    readonly command = "pmon",
+  ) {
+    super(message);
+  }
 }
 
 // citty's Resolvable: a value, a promise, or a function returning either
@@ -25,19 +32,26 @@ export async function checkArgv(root: CommandDef, argv: readonly string[]): Prom
   for (;;) {
     const args = (await resolve(cmd.args)) ?? {};
     const subs = (await resolve(cmd.subCommands)) as Record<string, unknown> | undefined;
-    const { positionals, nextIndex } = scanFlags(args, rest, ["pmon", ...path].join(" "), subs !== undefined && Object.keys(subs).length > 0);
+    const command = ["pmon", ...path].join(" ");
+    let scanned: ReturnType<typeof scanFlags>;
+    try {
+      scanned = scanFlags(args, rest, command, subs !== undefined && Object.keys(subs).length > 0);
+      if (!(subs && Object.keys(subs).length > 0 && scanned.nextIndex !== undefined)) checkPositionals(args, scanned.positionals, command);
+    } catch (e) {
+      throw e instanceof UsageError ? new UsageError(e.message, command) : e;
+    }
+    const { nextIndex } = scanned;
     if (subs && Object.keys(subs).length > 0 && nextIndex !== undefined) {
       const name = rest[nextIndex]!;
       if (!(name in subs)) {
         const visible = await visibleNames(subs);
-        throw new UsageError(`unknown command "${name}" for "${["pmon", ...path].join(" ")}"${didYouMean(name, visible, "")}`);
+        throw new UsageError(`unknown command "${name}" for "${command}"${didYouMean(name, visible, "")}`, command);
       }
       cmd = (await resolve(subs[name] as Resolvable<CommandDef>))!;
       path.push(name);
       rest = rest.slice(nextIndex + 1);
       continue;
     }
-    checkPositionals(args, positionals, ["pmon", ...path].join(" "));
     return path;
   }
 }
