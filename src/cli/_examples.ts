@@ -24,6 +24,8 @@ export const EXAMPLES: Record<string, string[]> = {
   top: [
     "pmon top                                          # the whole fleet, now, by CPU",
     "pmon top --host db1 --at '3h ago' --by mem",
+    "pmon top --at 03:00 --by io                       # the last 03:00 (today's, or yesterday's before then)",
+    "pmon top --at 'yesterday 03:00' --utc             # times printed in UTC",
     "pmon top --from '2026-11-24 02:00' --to '2026-11-24 04:00' --by io --limit 20",
     "pmon top --at 2026-11-24T03:00:00Z --by net --json",
   ],

@@ -97,7 +97,7 @@ test("hidden commands are checked the same way", async () => {
 
 test("--help is plain text when piped: no colour codes", async () => {
   for (const argv of [["--help"], ["top", "--help"]]) {
-    const r = await pmon(argv, { env: { NO_COLOR: undefined, TERM: "xterm-256color", FORCE_COLOR: "1" } });
+    const r = await pmon(argv, { env: { NO_COLOR: undefined, TEST: undefined, CI: undefined, TERM: "xterm-256color" } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("USAGE");
     expect(r.stdout).not.toContain("\u001b[");
