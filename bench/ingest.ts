@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { postReport } from "../src/client/api.ts";
-import { registerHostWithSecret } from "../src/enroll/register.ts";
+import { registerHostWithSecret } from "../src/fleet/register.ts";
 import { openDb } from "../src/store/db.ts";
 import { reportRows } from "../src/store/reports.ts";
 import { migrate } from "../src/store/schema.ts";

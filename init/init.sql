@@ -1,5 +1,5 @@
 -- pmon schema for MySQL 5.7/8.x, MariaDB 10.5+ and TiDB. GENERATED from src/store/schema.ts:
--- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts rewrites it).
+-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts rewrites it).
 -- `pmon server` creates and migrates the same schema itself; this file is for DBAs who create it by hand:
 --   CREATE DATABASE dbzz_monitor DEFAULT CHARACTER SET utf8mb4; USE dbzz_monitor; SOURCE init.sql;
 

@@ -33,7 +33,7 @@ export interface ServerDownWatch {
   readonly state: { failedRounds: number; witnesses: readonly string[]; alerting: boolean; since?: number };
 }
 
-export const SERVER_DOWN = "server_down";
+const SERVER_DOWN = "server_down";
 
 export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
   const now = o.now ?? Date.now;

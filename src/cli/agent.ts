@@ -38,7 +38,7 @@ export default defineCommand({
     });
     await runWithConfig(args, overrides, async ({ config, log }) => {
       if (!args.once) {
-        // the long-running loop (server engineer): src/agent/command.ts
+        // the long-running loop: src/agent/command.ts
         try {
           return await runAgentCommand(config, log);
         } catch (e) {

@@ -32,8 +32,5 @@ export default defineCommand({
       });
       return 0;
     });
-    // Everything is drained and closed by now; a stray timer in some loop must not delay the exit
-    // (measured: ~10 s without this).
-    if (process.exitCode === 0) process.exit(0);
   },
 });

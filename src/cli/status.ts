@@ -5,16 +5,17 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import { getHosts, ServerUnreachableError } from "../client/api.ts";
 import { openDb, redactUrl, StoreUnavailableError, type Db } from "../store/db.ts";
 import { storageUrl } from "../store/open.ts";
+import { isProblem, type HostStatus } from "../protocol/api.ts";
 import { lastHeartbeat } from "../store/servers.ts";
-import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
+import { hostStatuses } from "../store/status.ts";
 import { renderStatus, type ServerSeen } from "../view/status.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 
-export type Source = "store" | "api";
+type Source = "store" | "api";
 
 /** auto: the store when it is reachable from here (a MySQL URL, or an existing SQLite file), else the server's API. */
-export function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
+function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
   if (wanted === "store" || wanted === "api") return wanted;
   if (wanted !== "auto") throw new UserError(`--source must be store, api or auto, got "${wanted}"`, EXIT.USAGE);
   const url = storageUrl(server);
@@ -61,8 +62,7 @@ async function fromApi(config: ResolvedConfig): Promise<HostStatus[]> {
   } catch (e) {
     throw new UserError((e as Error).message, e instanceof ServerUnreachableError ? EXIT.SERVER_DOWN : EXIT.BAD_NEWS);
   }
-  if (!Array.isArray(reply.hosts)) throw new UserError(`${config.server.url}: the reply holds no host list`);
-  return reply.hosts as HostStatus[];
+  return reply.hosts;
 }
 
 /** Whether a server wrote its heartbeat in the last 3 beats; `undefined` last = none ever did. */

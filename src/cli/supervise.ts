@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { supervise } from "../enroll/supervisor.ts";
-import { checkInstallDir } from "../enroll/units.ts";
+import { supervise } from "../deploy/supervisor.ts";
+import { checkInstallDir } from "../deploy/units.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
 // Started by the deploy on hosts without systemd; not meant to be run by hand.

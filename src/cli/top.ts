@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { HOST_RE } from "../protocol/report.ts";
-import { DEFAULT_LOOKBACK_MS, TOP_BY, topAt, topRange, type TopBy } from "../store/history.ts";
+import { TOP_BY, type TopBy } from "../protocol/top.ts";
+import { DEFAULT_LOOKBACK_MS, topAt, topRange } from "../store/history.ts";
 import { sampleSpan } from "../store/sample-span.ts";
 import { parseTime, TimeParseError } from "../util/time.ts";
 import { emptyAnswer, renderTop } from "../view/top.ts";

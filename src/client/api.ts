@@ -1,6 +1,6 @@
 // Typed HTTP calls to the server: the one place on the calling side that knows URLs and status codes.
 import { gzipSync } from "node:zlib";
-import { HEADERS, isRetryable, ROUTES, signedHeaders, type ErrorReply, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, isRetryable, ROUTES, signedHeaders, type ErrorReply, type HostsReply, type ReportReply } from "../protocol/api.ts";
 
 export type PostResult =
   /** 2xx: the server stored it (or already had it) */
@@ -68,13 +68,6 @@ export async function postReport(serverUrl: string, o: PostOptions): Promise<Pos
   return { kind: "rejected", status: res.status, code, error };
 }
 
-export interface HostsReply {
-  ok: true;
-  server_version: string;
-  now: number;
-  hosts: unknown[];
-}
-
 /** The server did not answer at all (nothing listens, wrong name, timeout): `pmon status` exits 3. */
 export class ServerUnreachableError extends Error {
   override name = "ServerUnreachableError";
@@ -122,7 +115,15 @@ export async function getHosts(serverUrl: string, operatorSecret: string, timeou
     throw new Error(`${serverUrl}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
   }
   if (!res.ok) throw new Error(`${serverUrl}: HTTP ${res.status}: ${(body as ErrorReply).error ?? text.slice(0, 200)}`);
-  return body as HostsReply;
+  if (!isHostsReply(body)) throw new Error(`${serverUrl}: the reply holds no host list`);
+  return body;
+}
+
+/** The shape check a reply must pass before its rows are used as HostStatus. */
+function isHostsReply(body: unknown): body is HostsReply {
+  if (!body || typeof body !== "object") return false;
+  const hosts = (body as { hosts?: unknown }).hosts;
+  return Array.isArray(hosts) && hosts.every((h) => h && typeof h === "object" && typeof (h as { host?: unknown }).host === "string" && typeof (h as { state?: unknown }).state === "string");
 }
 
 function joinUrl(base: string, path: string): string {

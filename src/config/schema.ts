@@ -1,5 +1,5 @@
 // Every configuration key pmon knows, with its type, default and allowed range.
-// conf/pmon.toml documents the same keys; test/config/load.test.ts checks the two agree.
+// conf/pmon.toml documents the same keys; test/integration/config/load.test.ts checks the two agree.
 
 export type KeyType = "int" | "number" | "string" | "boolean" | "string[]";
 

@@ -1,7 +1,7 @@
 // The HTTP app as a plain fetch handler (testable without a port): routes, auth, body limits,
 // validation, and handing reports to the ingest queue.
 import type { Logger } from "../log.ts";
-import { HEADERS, ROUTES, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, ROUTES, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
 import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
@@ -18,14 +18,14 @@ export interface AppDeps {
   /** the host's auth row, or undefined when not enrolled; throws StoreUnavailableError when the store is down */
   getHost(host: string): Promise<HostAuth | undefined>;
   /** rows for GET /v1/hosts */
-  listHosts(nowMs: number): Promise<unknown[]>;
+  listHosts(nowMs: number): Promise<HostStatus[]>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
   maxBodyBytes: number;
   maxSkewS: number;
   /** a cheap store round trip for /healthz */
   pingStore?(): Promise<void>;
-  /** extra fields for the reply to an accepted report (e.g. the alerts engineer's witnesses) */
+  /** extra fields for the reply to an accepted report (e.g. the server-down alert's witnesses) */
   replyExtras?(report: Report): Promise<Record<string, unknown>> | Record<string, unknown>;
   /** the clock that decides "now" (tests move it) */
   now?(): number;
@@ -113,7 +113,8 @@ export function createApp(deps: AppDeps): App {
 
   async function getHosts(req: Request): Promise<Response> {
     checkBearer(req.headers, deps.operatorHash);
-    return jsonResponse(200, { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) });
+    const reply: HostsReply = { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) };
+    return jsonResponse(200, reply);
   }
 
   async function healthz(): Promise<Response> {

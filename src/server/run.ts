@@ -18,7 +18,7 @@ import { serverId, startHeartbeat } from "./heartbeat.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
-import { startManager } from "./manager.ts";
+import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
 
 export interface ServerHandle {
@@ -32,16 +32,8 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** What the manager and alert loops get; each returns a stop function. */
-export interface LoopContext {
-  config: ResolvedConfig;
-  log: Logger;
-  db: Db;
-  metrics: ServerMetrics;
-  /** host:port this server listens on, e.g. for server heartbeats */
-  address: string;
-}
-export type StopLoop = () => Promise<void> | void;
+/** Stops one of the server's background loops (manager, alerts, retention). */
+type StopLoop = () => Promise<void> | void;
 
 const HOUR_MS = 3_600_000;
 
@@ -97,7 +89,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
   const db = await openStore(s, log);
-  // HOOK(alerts): witnesses in every reply, saturation checks on every stored batch (src/alerts/loop.ts)
+  // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
 
@@ -125,9 +117,8 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const loops: StopLoop[] = [];
   loops.push(startHeartbeat(db, { serverId: serverId(address), address, version: VERSION, startedAt }, s.heartbeat_s * 1000, slog));
   loops.push(startRetention(db, s.retention_days, slog));
-  const ctx: LoopContext = { config, log, db, metrics, address };
-  loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)
-  loops.push(alerts.start()); // HOOK(alerts): silent-host pass and witness refresh (src/alerts/loop.ts)
+  loops.push(startManager({ config, log, db })); // deploy, remove, upgrade
+  loops.push(alerts.start()); // silent-host pass and witness refresh
 
   let stopping: Promise<void> | undefined;
   return {

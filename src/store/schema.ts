@@ -1,6 +1,6 @@
 // The database schema as ordered forward migrations, written once for MySQL/MariaDB/TiDB and once for
 // SQLite. migrate() applies the missing ones under a lock; init/init.sql is the same MySQL DDL
-// (mysqlInitSql() renders it, test/store/schema.test.ts proves the two agree).
+// (mysqlInitSql() renders it, test/integration/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
 // (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
@@ -268,9 +268,9 @@ function sqliteCreate(t: TableDef): string[] {
  *     sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN rollback_to TEXT NOT NULL DEFAULT ''"] },
  * Each statement must be safe to re-run after a crash half-way (MySQL DDL is not transactional):
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
- * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
+ * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts
  */
-export const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "legacy tables with pmon columns",
@@ -354,7 +354,7 @@ function sqlTimeOf(ms: number): string {
 export function mysqlInitSql(): string {
   const out = [
     "-- pmon schema for MySQL 5.7/8.x, MariaDB 10.5+ and TiDB. GENERATED from src/store/schema.ts:",
-    "-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts rewrites it).",
+    "-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts rewrites it).",
     "-- `pmon server` creates and migrates the same schema itself; this file is for DBAs who create it by hand:",
     "--   CREATE DATABASE dbzz_monitor DEFAULT CHARACTER SET utf8mb4; USE dbzz_monitor; SOURCE init.sql;",
     "",

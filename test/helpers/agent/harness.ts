@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { hashSecret } from "../../../src/protocol/api.ts";
 import type { Db } from "../../../src/store/db.ts";

@@ -8,7 +8,7 @@ import { runAgentLoop } from "../../../src/agent/loop.ts";
 import { Spool } from "../../../src/agent/spool.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
 import { createCollector } from "../../../src/collect/collector.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createProcFs } from "../../../src/procfs/fs.ts";
 import type { Report } from "../../../src/protocol/report.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";

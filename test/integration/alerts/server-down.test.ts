@@ -9,7 +9,7 @@ import { runAgentLoop } from "../../../src/agent/loop.ts";
 import { Spool } from "../../../src/agent/spool.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
 import { createNotifier } from "../../../src/alerts/notifier.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { openDb } from "../../../src/store/db.ts";
 import { migrate } from "../../../src/store/schema.ts";

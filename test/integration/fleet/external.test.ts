@@ -8,17 +8,16 @@ import { join } from "node:path";
 import type { AlertEvent } from "../../../src/alerts/event.ts";
 import type { Notifier } from "../../../src/alerts/notifier.ts";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
-import { deployAndRecord } from "../../../src/enroll/run.ts";
-import type { Runner } from "../../../src/enroll/ssh.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
+import { deployAndRecord } from "../../../src/fleet/host-job.ts";
+import type { Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
 import type { Db } from "../../../src/store/db.ts";
 import { markAllForRedeploy } from "../../../src/store/fleet.ts";
 import { getHost, ISTATE, registerHost } from "../../../src/store/hosts.ts";
 import { migrate, VERSION_TABLE } from "../../../src/store/schema.ts";
 import { recordVersion } from "../../../src/store/versions.ts";
-import { startManager } from "../../../src/server/manager.ts";
-import type { ServerMetrics } from "../../../src/server/metrics.ts";
+import { startManager } from "../../../src/fleet/manager.ts";
 import { BACKENDS, openMigrated } from "../../helpers/store/backends.ts";
 import { freePort, spawnPmon } from "../../helpers/server/procs.ts";
 import { waitFor } from "../../lab/lab.ts";
@@ -92,7 +91,7 @@ describe.each(BACKENDS)("externally managed hosts on $name", (backend) => {
     const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1, "deploy.rollout_max_failed_pct": 100 } });
     const calls: string[] = [];
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: quietNotifier([]), version: "1.0.0", retryBaseMs: 3_600_000 },
     );
     try {
@@ -121,7 +120,7 @@ describe.each(BACKENDS)("externally managed hosts on $name", (backend) => {
     const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1 } });
     const calls: string[] = [];
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: quietNotifier([]), version: "1.0.0", retryBaseMs: 3_600_000 },
     );
     try {

@@ -4,16 +4,15 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { AlertEvent } from "../../../src/alerts/event.ts";
 import type { Notifier } from "../../../src/alerts/notifier.ts";
-import { markDeployFailed, markRemoved, markRolledBack, retryDelayMs } from "../../../src/enroll/lifecycle.ts";
-import type { Runner } from "../../../src/enroll/ssh.ts";
+import { markDeployFailed, markRemoved, markRolledBack, retryDelayMs } from "../../../src/fleet/lifecycle.ts";
+import type { Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts, setSecretHash } from "../../../src/store/fleet.ts";
 import { getHost, ISTATE, registerHost } from "../../../src/store/hosts.ts";
 import { migrate } from "../../../src/store/schema.ts";
 import { latestVersion, recordVersion } from "../../../src/store/versions.ts";
-import { startManager } from "../../../src/server/manager.ts";
-import type { ServerMetrics } from "../../../src/server/metrics.ts";
+import { startManager } from "../../../src/fleet/manager.ts";
 import { waitFor } from "../../lab/lab.ts";
 
 const dbs: Db[] = [];
@@ -99,7 +98,7 @@ describe("manager loop", () => {
     const calls = new Map<string, number>();
     const events: AlertEvent[] = [];
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: recordingNotifier(events), version: "1.0.0", retryBaseMs: 200 },
     );
     try {
@@ -118,6 +117,26 @@ describe("manager loop", () => {
     expect(calls.get("10.9.0.1")).toBe(h.deploy_failures); // one probe per attempt
   }, 60_000);
 
+  test("the manager runs on the injected clock: leases, retry times and claims follow opts.now", async () => {
+    const db = await store();
+    await recordVersion(db, "1.0.0");
+    const day = 86_400_000;
+    const fakeNow = Date.now() + 2 * day;
+    // waiting for a retry until tomorrow by the wall clock, overdue by the manager's clock
+    await db.exec("INSERT INTO tb_monitor_host_config (rshost, istate, next_deploy_at) VALUES ('10.9.2.1', 1, ?)", [Date.now() + day]);
+    const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1 } });
+    const calls = new Map<string, number>();
+    const stop = startManager({ config, log, db }, { runner: refusingRunner(calls), notifier: recordingNotifier([]), version: "1.0.0", retryBaseMs: 60_000, now: () => fakeNow });
+    try {
+      await waitFor("the deployment attempt", async () => ((await getHost(db, "10.9.2.1"))?.deploy_failures ?? 0) >= 1, 30_000, 50);
+    } finally {
+      await stop();
+    }
+    expect(calls.get("10.9.2.1")).toBe(1);
+    // the retry is scheduled from the injected clock: first retry after retryBaseMs
+    expect(Number((await getHost(db, "10.9.2.1"))!.next_deploy_at)).toBe(fakeNow + 60_000);
+  }, 60_000);
+
   test("a new version starts a rollout, which stops by itself when too many hosts fail", async () => {
     const db = await store();
     await recordVersion(db, "0.9.0");
@@ -130,7 +149,7 @@ describe("manager loop", () => {
     const events: AlertEvent[] = [];
     const calls = new Map<string, number>();
     const stop = startManager(
-      { config, log, db, metrics: {} as ServerMetrics, address: "test" },
+      { config, log, db },
       { runner: refusingRunner(calls), notifier: recordingNotifier(events), version: "1.0.0", retryBaseMs: 3_600_000 },
     );
     try {

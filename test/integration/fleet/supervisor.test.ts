@@ -4,8 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CappedLog } from "../../../src/enroll/capped-log.ts";
-import { parseEnvFile } from "../../../src/enroll/supervisor.ts";
+import { CappedLog } from "../../../src/deploy/capped-log.ts";
+import { parseEnvFile } from "../../../src/deploy/supervisor.ts";
 import { requireBinary } from "../../helpers/binary.ts";
 import { waitFor } from "../../lab/lab.ts";
 

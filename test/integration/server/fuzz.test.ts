@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { ResolvedConfig } from "../../../src/config/schema.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { HEADERS, ROUTES, hashSecret, signedHeaders } from "../../../src/protocol/api.ts";
 import type { Db } from "../../../src/store/db.ts";

@@ -3,7 +3,7 @@
 import { afterAll, expect, it } from "bun:test";
 import { join } from "node:path";
 import { postReport } from "../../../src/client/api.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { openDb } from "../../../src/store/db.ts";
 import { migrate } from "../../../src/store/schema.ts";

@@ -2,8 +2,8 @@
 // copies, when it rolls back, and what it reports. The real thing runs in lifecycle.test.ts.
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../../src/config/load.ts";
-import { deployHost, type DeployContext, type HostState } from "../../../src/enroll/deploy.ts";
-import { DeployError, sshTarget, type Runner } from "../../../src/enroll/ssh.ts";
+import { deployHost, type DeployContext, type HostState } from "../../../src/deploy/deploy.ts";
+import { DeployError, sshTarget, type Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
 
 interface SimHost {

@@ -5,15 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
-import { agentServers, renderAgentConfig } from "../../../src/enroll/agent-config.ts";
-import { chooseSystemd, incompatibility, reportDeadlineMs } from "../../../src/enroll/deploy.ts";
-import { retryDelayMs } from "../../../src/enroll/lifecycle.ts";
-import { mapBounded } from "../../../src/enroll/parallel.ts";
-import { glibcVersion, parseProbe } from "../../../src/enroll/remote-scripts.ts";
-import { shCommand, shQuote, shScript } from "../../../src/enroll/shquote.ts";
-import { classifySshFailure, scpArgv, sshArgv, sshTarget } from "../../../src/enroll/ssh.ts";
-import { checkInstallDir, renderAgentUnit, serverUnitText } from "../../../src/enroll/units.ts";
-import { rolloutShouldStop } from "../../../src/server/manager.ts";
+import { agentServers, renderAgentConfig } from "../../../src/deploy/agent-config.ts";
+import { chooseSystemd, incompatibility, reportDeadlineMs } from "../../../src/deploy/deploy.ts";
+import { retryDelayMs } from "../../../src/fleet/lifecycle.ts";
+import { mapBounded } from "../../../src/util/parallel.ts";
+import { glibcVersion, parseProbe } from "../../../src/deploy/remote-scripts.ts";
+import { shCommand, shQuote, shScript } from "../../../src/deploy/shquote.ts";
+import { classifySshFailure, scpArgv, sshArgv, sshTarget } from "../../../src/deploy/ssh.ts";
+import { checkInstallDir, renderAgentUnit, serverUnitText } from "../../../src/deploy/units.ts";
+import { rolloutShouldStop } from "../../../src/fleet/manager.ts";
 import { parse } from "smol-toml";
 
 const HOSTILE = [

@@ -18,7 +18,7 @@ export interface HostState {
   lastReportAt: number | null;
 }
 
-/** The store operations a deployment uses (src/enroll/fleet-store.ts implements them over the Db). */
+/** The store operations a deployment uses (src/fleet/lifecycle.ts implements them over the Db). */
 export interface FleetStore {
   getHost(rshost: string): Promise<HostState | undefined>;
   /** gives the host a fresh secret (keeping its istate) and returns it */
@@ -60,7 +60,7 @@ export interface DeployResult {
   reportedAfterMs: number;
 }
 
-/** The Bun runtime is built for x86_64 and needs glibc 2.17 (shared/notes/feasibility.md §1). */
+/** The compiled Bun binary needs glibc 2.17 or newer on x86_64 and arm64 hosts. */
 const MIN_GLIBC: [number, number] = [2, 17];
 const ARCH_OF: Record<string, string[]> = { x64: ["x86_64", "amd64"], arm64: ["aarch64", "arm64"] };
 /** room beyond the binary itself for the upload, config and first logs */

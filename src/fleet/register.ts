@@ -6,13 +6,10 @@ import { dirname } from "node:path";
 import { hashSecret, newSecret } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
-import { registerHost } from "../store/hosts.ts";
-
-/** istate 2 = running: the host reports on its own, the manager does not deploy to it. */
-export const ISTATE_RUNNING = 2;
+import { ISTATE, registerHost } from "../store/hosts.ts";
 
 export interface RegisterOptions {
-  /** default 2 (running) */
+  /** default running: the host reports on its own, the manager does not deploy to it */
   istate?: number;
   /** default false: another tool installs the agent, so upgrades skip it and removal needs no ssh */
   deployedByPmon?: boolean;
@@ -22,7 +19,7 @@ export interface RegisterOptions {
 export async function registerHostWithSecret(db: Db, rshost: string, opts: RegisterOptions = {}): Promise<string> {
   if (!HOST_RE.test(rshost)) throw new Error(`not a valid host name or address: ${JSON.stringify(rshost)}`);
   const secret = newSecret();
-  await registerHost(db, rshost, { secretHash: hashSecret(secret), istate: opts.istate ?? ISTATE_RUNNING, deployedByPmon: opts.deployedByPmon ?? false });
+  await registerHost(db, rshost, { secretHash: hashSecret(secret), istate: opts.istate ?? ISTATE.running, deployedByPmon: opts.deployedByPmon ?? false });
   return secret;
 }
 

@@ -32,7 +32,7 @@ export interface SupervisorPaths {
   envFile: string;
 }
 
-export function supervisorPaths(installDir: string): SupervisorPaths {
+function supervisorPaths(installDir: string): SupervisorPaths {
   return {
     binary: join(installDir, "pmon"),
     config: join(installDir, "pmon.toml"),

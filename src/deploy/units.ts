@@ -2,11 +2,11 @@
 import agentUnit from "../../init/pmon-agent.service" with { type: "text" };
 import serverUnit from "../../init/pmon-server.service" with { type: "text" };
 
-export const AGENT_UNIT_NAME = "pmon-agent.service";
+const AGENT_UNIT_NAME = "pmon-agent.service";
 export const AGENT_UNIT_PATH = `/etc/systemd/system/${AGENT_UNIT_NAME}`;
 
 /** Install dirs go unquoted into unit files and paths, so only plain absolute paths are accepted. */
-export const INSTALL_DIR_RE = /^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
+const INSTALL_DIR_RE = /^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/;
 
 export function checkInstallDir(dir: string): string {
   if (!INSTALL_DIR_RE.test(dir) || dir.split("/").includes("..")) {

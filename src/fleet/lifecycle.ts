@@ -5,7 +5,7 @@ import { hashSecret, newSecret } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
 import { setSecretHash } from "../store/fleet.ts";
 import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
-import type { FleetStore } from "./deploy.ts";
+import type { FleetStore } from "../deploy/deploy.ts";
 
 /** How long one deployment may hold a host's row before another server may take over. */
 export const DEPLOY_LEASE_MS = 30 * 60_000;

@@ -12,19 +12,29 @@
 import { notifyEvent, resolveEvent } from "../alerts/events.ts";
 import type { FleetEventKind } from "../alerts/messages.ts";
 import { notifierFromConfig, type Notifier } from "../alerts/notifier.ts";
-import { DEPLOY_LEASE_MS, ALERT_AFTER_FAILURES } from "../enroll/lifecycle.ts";
-import { deployAndRecord, removeAndRecord, type FleetEnv, type HostOutcome } from "../enroll/run.ts";
-import type { Runner } from "../enroll/ssh.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import type { Runner } from "../deploy/ssh.ts";
+import type { Logger } from "../log.ts";
+import type { HostOutcome } from "../protocol/api.ts";
+import type { Db } from "../store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts } from "../store/fleet.ts";
 import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
 import { latestVersion, recordVersion } from "../store/versions.ts";
 import { VERSION } from "../version.ts";
-import type { LoopContext, StopLoop } from "./run.ts";
+import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
+import { ALERT_AFTER_FAILURES, DEPLOY_LEASE_MS } from "./lifecycle.ts";
+
+export interface ManagerContext {
+  config: ResolvedConfig;
+  log: Logger;
+  db: Db;
+}
 
 export interface ManagerOptions {
   /** for tests: another ssh runner, notifier, clock */
   runner?: Runner;
   notifier?: Notifier;
+  now?: () => number;
   version?: string;
   /** first retry delay of a failed deployment (default: the manager interval, at least 10 s) */
   retryBaseMs?: number;
@@ -48,14 +58,19 @@ export function rolloutShouldStop(r: Pick<Rollout, "hosts" | "failed">, maxFaile
 /** The alert_info "host" of a stopped rollout. */
 const ROLLOUT = "rollout";
 
-export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopLoop {
+/** How long a stop waits for deployments in flight before it leaves them to their leases. */
+const STOP_GRACE_MS = 10_000;
+
+/** Starts the loop; the returned function stops it (and resolves once it has stopped). */
+export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): () => Promise<void> {
   const { config, db } = ctx;
+  const now = opts.now ?? Date.now;
   const log = ctx.log.withTag("manager");
   const intervalMs = config.server.manager_interval_s * 1000;
   const parallel = config.deploy.parallel;
   const notifier = opts.notifier ?? notifierFromConfig(config, ctx.log);
   const version = opts.version ?? VERSION;
-  const env: FleetEnv = { db, config, log: ctx.log, runner: opts.runner, retryBaseMs: opts.retryBaseMs ?? Math.max(intervalMs, 10_000) };
+  const env: FleetEnv = { db, config, log: ctx.log, runner: opts.runner, now, retryBaseMs: opts.retryBaseMs ?? Math.max(intervalMs, 10_000) };
   const inFlight = new Map<string, Promise<void>>();
   let rollout: Rollout | undefined;
   let stopped = false;
@@ -104,8 +119,8 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
       const h = await getHost(db, rshost);
       if (h?.istate !== ISTATE.toDeploy) continue;
       // Claimed like a deployment, so no other server starts it while we put it back.
-      if (!(await claimHost(db, rshost, ISTATE.toDeploy, Date.now(), Date.now() + DEPLOY_LEASE_MS))) continue;
-      await setHostState(db, rshost, ISTATE.running, { deploy_error: reason, next_deploy_at: null });
+      if (!(await claimHost(db, rshost, ISTATE.toDeploy, now(), now() + DEPLOY_LEASE_MS))) continue;
+      await setHostState(db, rshost, ISTATE.running, { deploy_error: reason, next_deploy_at: null }, now());
       r.done.add(rshost);
     }
     await fire(ROLLOUT, "deploy_failed", reason);
@@ -126,12 +141,12 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
 
   const tick = async () => {
     try {
-      const now = Date.now();
-      for (const h of await pendingHosts(db, now)) {
+      const t = now();
+      for (const h of await pendingHosts(db, t)) {
         if (stopped || inFlight.size >= parallel) break;
         if (inFlight.has(h.rshost)) continue;
         if (rollout?.stopped && rollout.hosts.has(h.rshost) && !rollout.done.has(h.rshost)) continue;
-        if (!(await claimHost(db, h.rshost, h.istate, now, now + DEPLOY_LEASE_MS))) continue; // another server has it
+        if (!(await claimHost(db, h.rshost, h.istate, t, t + DEPLOY_LEASE_MS))) continue; // another server has it
         startJob(h.rshost, h.istate, h.deploy_failures);
       }
     } catch (e) {
@@ -161,14 +176,14 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
   const checkVersion = async (): Promise<Rollout | undefined> => {
     const latest = await latestVersion(db);
     if (latest?.version === version) return undefined;
-    await recordVersion(db, version);
+    await recordVersion(db, version, now());
     // A new database has no version deployed by pmon yet: hosts registered with --no-deploy are
     // installed by other tools, so there is nothing to roll out.
     if (!latest) {
       log.info(`recorded version ${version} (first start on this database)`);
       return undefined;
     }
-    const hosts = await markAllForRedeploy(db, Date.now());
+    const hosts = await markAllForRedeploy(db, now());
     log.info(`version ${latest.version} -> ${version}: redeploying ${hosts.length} running host(s) deployed by pmon, ${parallel} at a time`);
     return hosts.length ? { version, hosts: new Set(hosts), done: new Set(), failed: new Set(), stopped: false } : undefined;
   };
@@ -180,7 +195,10 @@ export function startManager(ctx: LoopContext, opts: ManagerOptions = {}): StopL
     if (timer) clearTimeout(timer);
     await pass;
     // Deployments in flight hold their leases; if they outlive the server, the lease expires and the
-    // host is picked up again. Wait a little so a clean stop usually finishes them.
-    await Promise.race([Promise.all(inFlight.values()), Bun.sleep(10_000)]);
+    // host is picked up again. Wait a little so a clean stop usually finishes them, and clear the
+    // timer either way so nothing keeps the process alive.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(inFlight.values()), new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
+    clearTimeout(grace);
   };
 }

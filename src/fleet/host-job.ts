@@ -1,14 +1,15 @@
 // One host's deployment or removal plus what it means for the store: the piece `pmon enroll`,
-// `pmon remove` and the server's manager loop share. Never throws: every outcome is a result.
+// `pmon remove` and the server's manager loop share (through src/fleet/service.ts and manager.ts). Never throws: every outcome is a result.
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
+import type { HostOutcome } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
 import { setDeployedByPmon } from "../store/fleet.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { COMMIT, VERSION } from "../version.ts";
-import { deployHost, undeployHost, type DeployStep } from "./deploy.ts";
+import { deployHost, undeployHost, type DeployStep } from "../deploy/deploy.ts";
 import { dbFleetStore, markDeployed, markDeployFailed, markRemoved, markRolledBack } from "./lifecycle.ts";
-import { DeployError, sshTarget, type DeployErrorKind, type Runner, type SshTarget } from "./ssh.ts";
+import { DeployError, sshTarget, type DeployErrorKind, type Runner, type SshTarget } from "../deploy/ssh.ts";
 
 export interface FleetEnv {
   db: Db;
@@ -21,19 +22,8 @@ export interface FleetEnv {
   runner?: Runner;
   /** first retry delay of a failed deployment */
   retryBaseMs?: number;
-}
-
-export interface HostOutcome {
-  rshost: string;
-  ok: boolean;
-  /** running | failed | rolled back | removed | remove failed */
-  state: string;
-  detail: string;
-  kind?: DeployErrorKind | "internal";
-  /** failures in a row after this one (failed deployments) */
-  failures?: number;
-  version?: string;
-  previousVersion?: string;
+  /** the clock of the rows it writes: retry times and timestamps (default Date.now) */
+  now?: () => number;
 }
 
 export interface HostJob {
@@ -57,13 +47,14 @@ function failure(e: unknown, log: Logger): { kind: DeployErrorKind | "internal";
  */
 export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<HostOutcome> {
   const { db, config, log } = env;
+  const now = env.now ?? Date.now;
   const version = env.version ?? VERSION;
   try {
-    await setDeployedByPmon(db, job.rshost, true, Date.now());
+    await setDeployedByPmon(db, job.rshost, true, now());
     const result = await deployHost(
       {
         config,
-        store: dbFleetStore(db),
+        store: dbFleetStore(db, now),
         log,
         binaryPath: env.binaryPath ?? process.execPath,
         version,
@@ -73,17 +64,17 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
       },
       { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir },
     );
-    await markDeployed(db, job.rshost, result.previousVersion);
+    await markDeployed(db, job.rshost, result.previousVersion, now());
     const how = `${result.systemd ? "systemd" : "supervisor"}, ${result.copied ? "binary copied" : "binary already current"}`;
     return { rshost: job.rshost, ok: true, state: "running", detail: `reported after ${(result.reportedAfterMs / 1000).toFixed(1)} s (${how})`, version, previousVersion: result.previousVersion };
   } catch (e) {
     const f = failure(e, log);
     try {
       if (f.kind === "rolled-back") {
-        await markRolledBack(db, job.rshost, f.message);
+        await markRolledBack(db, job.rshost, f.message, now());
         return { rshost: job.rshost, ok: false, state: "rolled back", detail: f.message, kind: f.kind };
       }
-      const failures = await markDeployFailed(db, job.rshost, ISTATE.toDeploy, f.message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS);
+      const failures = await markDeployFailed(db, job.rshost, ISTATE.toDeploy, f.message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, now());
       return { rshost: job.rshost, ok: false, state: "failed", detail: f.message, kind: f.kind, failures };
     } catch (storeError) {
       return { rshost: job.rshost, ok: false, state: "failed", detail: `${f.message} (and recording it failed: ${(storeError as Error).message})`, kind: f.kind };
@@ -99,23 +90,24 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
  */
 export async function removeAndRecord(env: FleetEnv, job: HostJob): Promise<HostOutcome> {
   const { db, config, log } = env;
+  const now = env.now ?? Date.now;
   try {
     const host = await getHost(db, job.rshost);
     if (host && !host.deployed_by_pmon) {
-      await markRemoved(db, job.rshost);
+      await markRemoved(db, job.rshost, now());
       return { rshost: job.rshost, ok: true, state: "removed", detail: "secret revoked; its agent was installed by another tool, which must stop it (no ssh)" };
     }
     await undeployHost(
       { runner: env.runner, onStep: job.onStep },
       { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir },
     );
-    await markRemoved(db, job.rshost);
+    await markRemoved(db, job.rshost, now());
     return { rshost: job.rshost, ok: true, state: "removed", detail: "agent stopped, files and secret deleted" };
   } catch (e) {
     const f = failure(e, log);
     const message = `removal failed: ${f.message}`;
     try {
-      const failures = await markDeployFailed(db, job.rshost, ISTATE.toRemove, message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS);
+      const failures = await markDeployFailed(db, job.rshost, ISTATE.toRemove, message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, now());
       return { rshost: job.rshost, ok: false, state: "remove failed", detail: message, kind: f.kind, failures };
     } catch {
       return { rshost: job.rshost, ok: false, state: "remove failed", detail: message, kind: f.kind };
