@@ -87,6 +87,7 @@ export const KEYS = {
   "alerts.retry_backoff_ms": { type: "int", default: 1000, min: 0, max: 600000 }, // doubles per retry: 1 s, 2 s, 4 s
   "alerts.check_every_s": { type: "number", default: 30, min: 0.05, max: 3600 }, // silent-host pass cadence
   "alerts.witness_fresh_s": { type: "number", default: 75, min: 0.05, max: 86400 }, // a witness reported this recently
+  "alerts.server_down_witnesses": { type: "string[]", default: [] }, // hosts whose deployed config holds the channels
 
   // [log]
   "log.level": { type: "string", default: "info", oneOf: ["silent", "error", "warn", "info", "debug", "trace"] },
