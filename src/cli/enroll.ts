@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
-import { checkDeployConfig, checkHostNames, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
+import { checkAgentServers, checkDeployConfig, checkHostNames, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import type { Logger } from "../log.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
+import { EXIT } from "./exit-codes.ts";
 import { asNumber, commonArgs, definedOnly, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
@@ -31,7 +32,10 @@ export default defineCommand({
       try {
         const hosts = checkHostNames(given);
         if (noDeploy) checkRegisterOnly(hosts, args["secret-out"]);
-        else checkDeployConfig(config);
+        else {
+          checkDeployConfig(config);
+          checkAgentServers(config, hosts);
+        }
         fleet = await openFleet(config, log);
         if (noDeploy) {
           await fleet.registerExternal(hosts[0]!, args["secret-out"]!);
@@ -41,7 +45,8 @@ export default defineCommand({
         return await enroll(fleet, hosts, log);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        if (e instanceof FleetRequestError || noDeploy) throw new UserError(`pmon enroll: ${(e as Error).message}`);
+        if (e instanceof FleetRequestError) throw new UserError(`pmon enroll: ${e.message}`, e.reason === "store" ? EXIT.SERVER_DOWN : EXIT.USAGE);
+        if (noDeploy) throw new UserError(`pmon enroll: ${(e as Error).message}`);
         throw e;
       } finally {
         await fleet?.close();
@@ -52,8 +57,8 @@ export default defineCommand({
 
 /** --no-deploy (hosts managed by other tools, and tests) registers one host and writes its secret. */
 function checkRegisterOnly(hosts: string[], out: string | undefined): void {
-  if (!out) throw new UserError("pmon enroll --no-deploy needs --secret-out FILE (where the host's secret is written)");
-  if (hosts.length !== 1) throw new UserError("pmon enroll --no-deploy takes exactly one host (its secret goes to --secret-out)");
+  if (!out) throw new UserError("pmon enroll --no-deploy needs --secret-out FILE (where the host's secret is written)", EXIT.USAGE);
+  if (hosts.length !== 1) throw new UserError("pmon enroll --no-deploy takes exactly one host (its secret goes to --secret-out)", EXIT.USAGE);
 }
 
 async function enroll(fleet: Fleet, hosts: string[], log: Logger): Promise<number> {

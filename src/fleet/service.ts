@@ -1,6 +1,8 @@
 // The fleet service of `pmon enroll` and `pmon remove`: batches of hosts, at most deploy.parallel at a
 // time, each held by a lease so a server's manager loop does not act on it meanwhile, each ending in a
 // HostOutcome. The server's manager loop (manager.ts) runs the same per-host jobs (host-job.ts).
+import { hostname } from "node:os";
+import { agentServers } from "../deploy/agent-config.ts";
 import { checkInstallDir } from "../deploy/units.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -18,6 +20,13 @@ import { registerHostWithSecret, writeSecretFile } from "./register.ts";
 /** A request the fleet refuses before touching any host (bad name, unknown host, bad install dir). */
 export class FleetRequestError extends Error {
   override name = "FleetRequestError";
+  constructor(
+    message: string,
+    /** "request": the command line or config is wrong; "store": the store cannot be reached */
+    readonly reason: "request" | "store" = "request",
+  ) {
+    super(message);
+  }
 }
 
 /** One line of progress: which host is at which step (failures are in the outcomes). */
@@ -27,8 +36,8 @@ export interface Fleet {
   readonly db: Db;
   /** registers new hosts (istate 1) and deploys every host of `hosts` */
   enroll(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
-  /** revokes the hosts' secrets at once, then removes their agents */
-  remove(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
+  /** revokes the hosts' secrets at once, then removes their agents (force: marks them removed even when that fails) */
+  remove(hosts: readonly string[], onProgress?: OnProgress, opts?: { force?: boolean }): Promise<HostOutcome[]>;
   /** registers a host whose agent another tool installs (no ssh) and writes its secret file */
   registerExternal(rshost: string, secretFile: string): Promise<void>;
   close(): Promise<void>;
@@ -40,7 +49,7 @@ export async function openFleet(config: ResolvedConfig, log: Logger): Promise<Fl
   try {
     db = await openStore(config.server, log);
   } catch (e) {
-    throw new FleetRequestError(`cannot open the store: ${(e as Error).message.split("\n")[0]}`);
+    throw new FleetRequestError(`cannot open the store: ${(e as Error).message.split("\n")[0]}`, "store");
   }
   return fleetOver({ db, config, log });
 }
@@ -60,6 +69,30 @@ export function checkDeployConfig(config: ResolvedConfig): void {
   }
 }
 
+const isLoopbackName = (h: string) => /^(localhost|localhost\.localdomain|ip6-localhost)$/i.test(h) || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::1" || h === "[::1]";
+
+/**
+ * Throws FleetRequestError when agents on remote hosts would report to a loopback address (server.url
+ * defaults to http://127.0.0.1:9300): each would talk to itself and never report.
+ */
+export function checkAgentServers(config: ResolvedConfig, hosts: readonly string[]): void {
+  const remote = hosts.filter((h) => !isLoopbackName(h) && h !== hostname());
+  if (remote.length === 0) return;
+  const loopback = agentServers(config).filter((u) => {
+    try {
+      return isLoopbackName(new URL(u).hostname);
+    } catch {
+      return false;
+    }
+  });
+  if (loopback.length === 0) return;
+  const source = config.deploy.servers.length > 0 ? "deploy.servers" : "server.url (deploy.servers is empty)";
+  throw new FleetRequestError(
+    `the agents on ${remote.join(", ")} would report to ${loopback.join(", ")} (from ${source}), a loopback address: on each host that is the host itself. ` +
+      `Set deploy.servers to an address of this server that the hosts can reach, e.g. --servers http://10.0.0.1:9300 or [deploy] servers = ["http://10.0.0.1:9300"]`,
+  );
+}
+
 function fleetOver(env: FleetEnv): Fleet {
   const { db, config } = env;
   const now = env.now ?? Date.now;
@@ -70,6 +103,7 @@ function fleetOver(env: FleetEnv): Fleet {
     async enroll(given, onProgress = () => {}) {
       const hosts = checkHostNames(given);
       checkDeployConfig(config);
+      checkAgentServers(config, hosts);
       return mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
         onProgress(rshost, "registering");
         try {
@@ -86,7 +120,7 @@ function fleetOver(env: FleetEnv): Fleet {
       });
     },
 
-    async remove(given, onProgress = () => {}) {
+    async remove(given, onProgress = () => {}, opts = {}) {
       const hosts = [...new Set(given)];
       checkDeployConfig(config);
       for (const h of hosts) if (!(await getHost(db, h))) throw new FleetRequestError(`${h} is not enrolled`);
@@ -99,7 +133,7 @@ function fleetOver(env: FleetEnv): Fleet {
         } catch (e) {
           return { rshost, ok: false, state: "remove failed", detail: `cannot revoke in the store: ${(e as Error).message.split("\n")[0]}` };
         }
-        const out = await removeAndRecord(env, { rshost, onStep: (h, step) => onProgress(h, step) });
+        const out = await removeAndRecord(env, { rshost, onStep: (h, step) => onProgress(h, step), force: opts.force });
         if (out.ok) onProgress(rshost, "removed");
         return out;
       });

@@ -145,12 +145,12 @@ describe("pmon enroll --no-deploy and pmon remove", () => {
     expect(host?.deployed_by_pmon).toBeFalsy();
   });
 
-  test("enroll refuses a bad host name and a missing --secret-out, and stores nothing", async () => {
+  test("enroll refuses a bad host name and a missing --secret-out (exit 2), and stores nothing", async () => {
     const bad = await pmon("enroll", "--no-deploy", "bad host;", "--secret-out", join(dataDir, "x"));
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("not a valid host name or address");
     const noOut = await pmon("enroll", "--no-deploy", "db8");
-    expect(noOut.code).toBe(1);
+    expect(noOut.code).toBe(2);
     expect(noOut.stderr).toContain("needs --secret-out");
     expect(await withDb((db) => db.query("SELECT rshost FROM tb_monitor_host_config"))).toEqual([]);
   });
@@ -165,9 +165,9 @@ describe("pmon enroll --no-deploy and pmon remove", () => {
     expect(host?.secret_hash).toBe("");
   });
 
-  test("remove of a host that is not enrolled: exit 1, one line, nothing changed", async () => {
+  test("remove of a host that is not enrolled: exit 2 (usage), one line, nothing changed", async () => {
     const r = await pmon("remove", "nothere");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("pmon remove: nothere is not enrolled");
     expect(r.stdout).toBe("");
   });
