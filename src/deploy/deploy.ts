@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { renderAgentConfig } from "./agent-config.ts";
-import { glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD_NAME, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
+import { AGENT_LOG_TAIL, glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD_NAME, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
 import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
 import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
 
@@ -141,7 +141,7 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
     step("waiting for first report");
     const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
     if (reported !== null) return { rshost: req.rshost, copied: needCopy, previousVersion: previous, systemd, reportedAfterMs: now() - started };
-    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s)`);
+    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s${await agentLogTail(remote, installDir, systemd)})`);
   } catch (e) {
     // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.
     if (!(e instanceof DeployError) || !previous) throw e;
@@ -160,6 +160,20 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   }
   const back = await waitForReport(ctx, req.rshost, previous, beforeRollback, reportDeadlineMs(ctx.config));
   throw new DeployError("rolled-back", `rolled back to ${previous}: ${cause.message}${back ? "" : "; the rolled-back agent has not reported yet either"}`);
+}
+
+/** "; its log on the host ends: ... | ..." (the agent's own words for why it could not report), or "". */
+async function agentLogTail(remote: Remote, installDir: string, systemd: boolean): Promise<string> {
+  try {
+    const lines = (await remote.script("reading the agent's log", AGENT_LOG_TAIL, [installDir, systemd ? "yes" : "no"], { timeoutMs: 30_000 }))
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-3);
+    return lines.length ? `; its log on the host ends: ${lines.join(" | ")}` : "; its log on the host is empty";
+  } catch {
+    return "";
+  }
 }
 
 function firstWord(s: string): string {

@@ -78,9 +78,14 @@ export function sshArgv(t: SshTarget, remoteCommand: string): string[] {
   return ["ssh", ...commonOptions(t), "-p", String(t.port), "--", destination(t, false), remoteCommand];
 }
 
-/** argv for copying a local file to `remotePath` on the target. */
-export function scpArgv(t: SshTarget, localPath: string, remotePath: string): string[] {
-  return ["scp", "-q", ...commonOptions(t), "-P", String(t.port), "--", localPath, `${destination(t, true)}:${remotePath}`];
+/** argv for copying a local file to `remotePath` on the target; `legacy` = the old scp protocol (-O), no SFTP. */
+export function scpArgv(t: SshTarget, localPath: string, remotePath: string, legacy = false): string[] {
+  return ["scp", "-q", ...(legacy ? ["-O"] : []), ...commonOptions(t), "-P", String(t.port), "--", localPath, `${destination(t, true)}:${remotePath}`];
+}
+
+/** scp's words when the host's sshd offers no SFTP subsystem (scp uses SFTP by default since OpenSSH 9.0). */
+export function isMissingSftp(out: RunOutput): boolean {
+  return out.code !== 0 && /subsystem request failed|sftp-server.*(not found|No such file)|Received message too long|Connection closed/i.test(out.stderr) && !/Permission denied|Connection refused|Could not resolve/i.test(out.stderr);
 }
 
 export interface RunOutput {
@@ -147,6 +152,12 @@ export class Remote {
 
   async copy(step: string, localPath: string, remotePath: string, timeoutMs = 900_000): Promise<void> {
     const out = await this.runner(scpArgv(this.target, localPath, remotePath), { timeoutMs });
-    if (out.code !== 0) throw classifySshFailure(out, step);
+    if (out.code === 0) return;
+    if (!isMissingSftp(out)) throw classifySshFailure(out, step);
+    // ssh works but the host has no SFTP subsystem: the legacy scp protocol needs none
+    const legacy = await this.runner(scpArgv(this.target, localPath, remotePath, true), { timeoutMs });
+    if (legacy.code === 0) return;
+    const why = classifySshFailure(legacy, `${step} with the legacy scp protocol (scp -O)`);
+    throw new DeployError(why.kind, `the host's sshd offers no SFTP subsystem and ${why.message.replace(/ failed: /, " failed too: ")}`);
   }
 }
