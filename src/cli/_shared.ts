@@ -94,6 +94,11 @@ export function noConfigHint(): string {
   return `(no config file was read: PMON_CONFIG is not set and ${DEFAULT_CONFIG_PATH} does not exist, so the defaults were used; pass one with --config FILE or PMON_CONFIG=FILE)`;
 }
 
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function wantColour(): boolean {
+  return process.stdout.isTTY === true && !process.env.NO_COLOR;
+}
+
 /** Drops undefined values so unset flags do not override the config. */
 export function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -4,7 +4,7 @@ import type { Logger } from "../log.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
 import { EXIT } from "./exit-codes.ts";
-import { asNumber, commonArgs, definedOnly, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { asNumber, commonArgs, definedOnly, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError, wantColour } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "enroll", description: "Add hosts to the fleet: register each one and deploy the agent over ssh (or --no-deploy: just register)" },
@@ -66,7 +66,7 @@ async function enroll(fleet: Fleet, hosts: string[], log: Logger): Promise<numbe
   const progress = new ProgressLines((line) => elog.info(line), hosts.length);
   const outcomes = await fleet.enroll(hosts, (h, text) => progress.update(h, text));
   for (const o of outcomes) if (!o.ok) elog.error(`${o.rshost}: ${o.detail}`);
-  process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
+  process.stdout.write(renderOutcomes(outcomes, wantColour()));
   const failed = outcomes.filter((o) => !o.ok).length;
   if (failed > 0) {
     elog.error(`${failed} of ${outcomes.length} host(s) failed; failed deployments stay pending (istate 1) and a running server retries them`);

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { checkDeployConfig, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
-import { commonArgs, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError, wantColour } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 
 export default defineCommand({
@@ -29,7 +29,7 @@ export default defineCommand({
           if (!o.ok) rlog.error(`${o.rshost}: ${o.detail}`);
           else if (o.kind !== undefined) rlog.warn(`${o.rshost}: ${o.detail}`); // --force: removed, with leftovers named
         }
-        process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
+        process.stdout.write(renderOutcomes(outcomes, wantColour()));
         const failed = outcomes.filter((o) => !o.ok).length;
         if (failed > 0) {
           rlog.error(

@@ -82,7 +82,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stderr.write(`${stripAnsi((e as Error).message)}\n`);
       return EXIT.USAGE;
     }
-    process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+    // a bug: one line; the stack only when asked for (--log-level debug or trace)
+    const debug = argv.some((a, i) => /^--log-level=(debug|trace)$/.test(a) || (a === "--log-level" && /^(debug|trace)$/.test(argv[i + 1] ?? "")));
+    process.stderr.write(debug ? `${(e as Error)?.stack ?? String(e)}\n` : `pmon: internal error: ${String((e as Error)?.message ?? e).split("\n")[0]} (run again with --log-level debug for the stack)\n`);
     return EXIT.INTERNAL;
   } finally {
     process.exitCode = saved;

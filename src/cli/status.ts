@@ -9,7 +9,7 @@ import { isProblem, type HostStatus } from "../protocol/api.ts";
 import { lastHeartbeat } from "../store/servers.ts";
 import { hostStatuses } from "../store/status.ts";
 import { renderStatus, type ServerSeen } from "../view/status.ts";
-import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError, wantColour } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 
 type Source = "store" | "api";
@@ -97,7 +97,7 @@ export default defineCommand({
         hosts = await fromApi(config); // it answered: the server is up
       }
       if (!args.all) hosts = hosts.filter((h) => h.state !== "removed");
-      const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+      const colour = args.color ?? wantColour();
       const down = server !== undefined && !server.fresh;
       process.stdout.write(
         args.json

@@ -5,7 +5,7 @@ import { DEFAULT_LOOKBACK_MS, topAt, topRange } from "../store/history.ts";
 import { sampleSpan } from "../store/sample-span.ts";
 import { parseTime, TimeParseError } from "../util/time.ts";
 import { emptyAnswer, renderTop } from "../view/top.ts";
-import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError, wantColour } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 import { withStore } from "./status.ts";
 
@@ -54,7 +54,7 @@ export default defineCommand({
         const r = range ? await topRange(db, { ...query, ...range }) : await topAt(db, { ...query, at });
         return [r, r.rows.length === 0 ? await sampleSpan(db, args.host) : undefined] as const;
       });
-      const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+      const colour = args.color ?? wantColour();
       const window = range ?? { from: at - DEFAULT_LOOKBACK_MS, to: at };
       const view = { colour, utc: args.utc === true, window, span };
       process.stdout.write(args.json ? JSON.stringify(span ? { ...result, window, samples: span } : result, null, 2) + "\n" : renderTop(result, view));

@@ -79,7 +79,7 @@ url = "http://${lab.ctlAddr}:${HOOK_PORT}/hook"
     stdout: "pipe",
     stderr: "inherit",
   });
-  await new Response(receiver.stdout).body!.getReader().read(); // "listening"
+  await new Response(receiver.stdout as ReadableStream).body!.getReader().read(); // "listening"
   startServer("server-1");
   await waitFor("the server to listen", () => existsSync(join(dir, "server-1.log")) && readFileSync(join(dir, "server-1.log"), "utf8").includes("listening on"), 30_000, 100).catch((e) => {
     throw new Error(`${e.message}: ${existsSync(join(dir, "server-1.log")) ? readFileSync(join(dir, "server-1.log"), "utf8") : "(no log)"}`);
