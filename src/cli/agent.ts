@@ -4,7 +4,7 @@ import { AgentConfigError, runOnce } from "../agent/once.ts";
 import { AgentSetupError } from "../agent/run.ts";
 import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
-import { commonArgs, definedOnly, runWithConfig, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, noConfigHint, runWithConfig, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -37,6 +37,7 @@ export default defineCommand({
       "agent.interval_s": numberArg(args.interval),
     });
     await runWithConfig(args, overrides, async ({ config, log }) => {
+      if (config.source === undefined && !args.once) log.info(`running on defaults ${noConfigHint()}`);
       if (!args.once) {
         // the long-running loop: src/agent/command.ts
         try {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { runServer } from "../server/run.ts";
-import { commonArgs, definedOnly, runWithConfig, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, noConfigHint, runWithConfig, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
@@ -12,6 +12,7 @@ export default defineCommand({
   async run({ args }) {
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
     await runWithConfig(args, overrides, async ({ config, log }) => {
+      if (config.source === undefined) log.info(`running on defaults ${noConfigHint()}`);
       let handle;
       try {
         handle = await runServer(config, log);

@@ -54,3 +54,16 @@ test("without a config file, a failing command says where it looked and how to p
   expect(st.stderr).toContain("no config file was read");
   expect(st.stderr).not.toContain("--from api");
 });
+
+test("a server started without a config file says so, and how to pass one", async () => {
+  if (existsSync("/etc/pmon/pmon.toml")) throw new Error("/etc/pmon/pmon.toml exists on this machine: the no-config case cannot be tested");
+  const { freePort, spawnPmon } = await import("../../helpers/server/procs.ts");
+  const data = join(dir, "defaults-server");
+  const log = join(dir, "defaults-server.log");
+  expect(process.env.PMON_CONFIG).toBeUndefined();
+  const p = spawnPmon(["server", "--listen", `127.0.0.1:${freePort()}`, "--data-dir", data], log);
+  for (let i = 0; i < 300 && !p.text().includes("listening on"); i++) await Bun.sleep(50);
+  p.proc.kill("SIGTERM");
+  await p.exited;
+  expect(p.text()).toContain("running on defaults (no config file was read: PMON_CONFIG is not set and /etc/pmon/pmon.toml does not exist");
+}, 30_000);
