@@ -49,6 +49,7 @@ export function createAgentCollector(config: ResolvedConfig, log: Logger, networ
     mounts: a.mounts,
     topN: a.top_n,
     thresholds: config.thresholds,
+    sensitiveWords: a.sensitive_words,
     log,
     network,
   });

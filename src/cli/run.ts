@@ -13,6 +13,8 @@ const subCommands = {
   remove: () => import("./remove.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
+  config: () => import("./config.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.completionCommand),
   supervise: () => import("./supervise.ts").then((m) => m.default),
 };
 
@@ -37,7 +39,7 @@ async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent
   process.stdout.write(plain ? stripAnsi(text) : text);
 }
 
-/** The (sub)command `argv` names, following nested subcommands ("config check"), for --help and usage errors. */
+/** The (sub)command `argv` names, and its parent, for --help and usage errors: `config check --help` is check's. */
 async function commandOf(argv: readonly string[]): Promise<[CommandDef, CommandDef | undefined]> {
   let cmd = main as CommandDef;
   let parent: CommandDef | undefined;
@@ -59,6 +61,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const saved = process.exitCode;
   process.exitCode = 0;
   try {
+    // the completion scripts' words are completed, never obeyed (a --help among them included)
+    if (argv[0] === "__complete") {
+      await (await import("./completion.ts")).printCompletions(main, argv.slice(1));
+      return 0;
+    }
     if (argv.some((a) => a === "--help" || a === "-h")) {
       await showUsage(...(await commandOf(argv)));
       return 0;

@@ -11,6 +11,7 @@ import { hostStatuses } from "../store/status.ts";
 import { renderStatus, type ServerSeen } from "../view/status.ts";
 import { commonArgs, runWithConfig, UserError, wantColour } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 type Source = "store" | "api";
 
@@ -78,6 +79,7 @@ export default defineCommand({
   },
   args: {
     ...commonArgs,
+    host: { type: "positional", description: "Only these hosts (default: every host)", required: false, valueHint: "HOST..." },
     json: { type: "boolean", description: "Print JSON for scripts" },
     source: { type: "string", description: "Where to read: store (the database), api (the server's GET /v1/hosts) or auto", default: "auto" },
     all: { type: "boolean", description: "Also list removed hosts" },
@@ -90,18 +92,22 @@ export default defineCommand({
       const source = chooseSource(String(args.source), config.server);
       const silentAfterMs = config.alerts.silent_after_s * 1000;
       let server: ServerSeen | undefined;
-      let hosts: HostStatus[];
+      let all: HostStatus[];
       if (source === "store") {
-        [hosts, server] = await withStore(config.server, async (db) => [await hostStatuses(db, now, { silentAfterMs }), await serverSeen(db, now, config.server.heartbeat_s)], " or use --source api");
+        [all, server] = await withStore(config.server, async (db) => [await hostStatuses(db, now, { silentAfterMs }), await serverSeen(db, now, config.server.heartbeat_s)], " or use --source api");
       } else {
-        hosts = await fromApi(config); // it answered: the server is up
+        all = await fromApi(config); // it answered: the server is up
       }
-      if (!args.all) hosts = hosts.filter((h) => h.state !== "removed");
+      const wanted = args._ as string[];
+      const unknown = wanted.filter((h) => !all.some((s) => s.host === h));
+      if (unknown.length) throw new UserError(`pmon status: not enrolled: ${unknown.join(", ")}`, EXIT.BAD_NEWS);
+      // removed hosts only with --all, or when named
+      const hosts = wanted.length ? all.filter((s) => wanted.includes(s.host)) : args.all ? all : all.filter((h) => h.state !== "removed");
       const colour = args.color ?? wantColour();
       const down = server !== undefined && !server.fresh;
       process.stdout.write(
         args.json
-          ? JSON.stringify({ hosts, ...(server ? { server: { up: server.fresh, last_heartbeat_at: server.last?.a_time ?? null, address: server.last?.address ?? null } } : {}) }, null, 2) + "\n"
+          ? terminalJson({ hosts, ...(server ? { server: { up: server.fresh, last_heartbeat_at: server.last?.a_time ?? null, address: server.last?.address ?? null } } : {}) }) + "\n"
           : renderStatus(hosts, { colour, now, utc: args.utc === true, server }),
       );
       return down ? EXIT.SERVER_DOWN : hosts.some(isProblem) ? EXIT.BAD_NEWS : EXIT.OK;

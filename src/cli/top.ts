@@ -8,6 +8,7 @@ import { emptyAnswer, renderTop } from "../view/top.ts";
 import { commonArgs, runWithConfig, UserError, wantColour } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 import { withStore } from "./status.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 function time(flag: string, text: string, now: number): number {
   try {
@@ -57,7 +58,7 @@ export default defineCommand({
       const colour = args.color ?? wantColour();
       const window = range ?? { from: at - DEFAULT_LOOKBACK_MS, to: at };
       const view = { colour, utc: args.utc === true, window, span };
-      process.stdout.write(args.json ? JSON.stringify(span ? { ...result, window, samples: span } : result, null, 2) + "\n" : renderTop(result, view));
+      process.stdout.write(args.json ? terminalJson(span ? { ...result, window, samples: span } : result) + "\n" : renderTop(result, view));
       // nothing found is bad news for a script: exit 1, and say why on stderr too when stdout is JSON
       if (result.rows.length === 0) {
         if (args.json) process.stderr.write(emptyAnswer(result, view) + "\n");

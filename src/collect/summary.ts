@@ -1,5 +1,6 @@
 // A short human-readable rendering of one report, for `pmon agent --once` without --json.
 import type { ProcessRecord, Report } from "../protocol/report.ts";
+import { escapeControls } from "../util/terminal.ts";
 
 const MiB = 1024 * 1024;
 
@@ -12,11 +13,6 @@ const RANK: Record<SummaryBy, (p: ProcessRecord) => number> = {
   io: (p) => p.read_bytes_per_s + p.write_bytes_per_s,
   net: (p) => p.net_rx_bytes_per_s + p.net_tx_bytes_per_s,
 };
-
-/** Control characters made visible ("\n", "\t", "\x1b"): a command line prints on one line and cannot move the cursor. */
-export function escapeControl(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
-}
 
 /** The report as text: host lines, then one line per kept process, heaviest first by `by`. */
 export function formatReportSummary(r: Report, by: SummaryBy = "cpu"): string {
@@ -41,7 +37,7 @@ export function formatReportSummary(r: Report, by: SummaryBy = "cpu"): string {
         (p.write_bytes_per_s / MiB).toFixed(2).padStart(9),
         (p.net_rx_bytes_per_s / MiB).toFixed(2).padStart(9),
         (p.net_tx_bytes_per_s / MiB).toFixed(2).padStart(9),
-        escapeControl((p.cmdline || `[${p.comm}]`).slice(0, 80)) + (p.instance ? `  (${escapeControl(p.instance)})` : ""),
+        (p.cmdline || `[${p.comm}]`).slice(0, 80) + (p.instance ? `  (${p.instance})` : ""),
       ].join(" "),
     ),
     `${r.rest.count} other processes: cpu ${r.rest.cpu_pct.toFixed(1)}%, rss ${(r.rest.rss_bytes / MiB).toFixed(0)} MiB, ` +
@@ -49,5 +45,6 @@ export function formatReportSummary(r: Report, by: SummaryBy = "cpu"): string {
   ];
   const errors = Object.entries(r.collector_errors);
   if (errors.length > 0) lines.push(`collector errors: ${errors.map(([k, n]) => `${k}=${n}`).join(" ")}`);
-  return lines.join("\n") + "\n";
+  // host strings (command lines, device names) reach the operator's terminal escaped
+  return lines.map(escapeControls).join("\n") + "\n";
 }

@@ -61,6 +61,8 @@ export interface CollectorOptions {
   now?: () => number;
   /** report ids are `${idPrefix}-${sequence}` (default a random UUID per collector) */
   idPrefix?: string;
+  /** words whose values are masked in command lines, besides the built-in ones (agent.sensitive_words) */
+  sensitiveWords?: readonly string[];
   /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */
   gcAfterCollect?: boolean;
 }

@@ -30,6 +30,8 @@ export const KEYS = {
   "agent.spool_max_mb": { type: "int", default: 256, min: 1, max: 1024 * 1024 },
   "agent.spool_max_age_h": { type: "int", default: 72, min: 1, max: 24 * 365 },
   "agent.replay_per_s": { type: "number", default: 20, min: 0.1, max: 10000 },
+  // words whose values are masked in command lines, added to the built-in list (src/collect/mask.ts)
+  "agent.sensitive_words": { type: "string[]", default: [] },
   "agent.log_file": { type: "string", default: "" }, // empty = stderr
   "agent.log_max_mb": { type: "int", default: 20, min: 1, max: 10240 },
 
@@ -68,6 +70,7 @@ export const KEYS = {
   "deploy.servers": { type: "string[]", default: [] }, // addresses agents report to; empty = server.url
   "deploy.rollout_max_failed_pct": { type: "number", default: 20, min: 0, max: 100 },
   "deploy.use_systemd": { type: "string", default: "auto", oneOf: ["auto", "yes", "no"] },
+  "deploy.remove_legacy_dir": { type: "boolean", default: false }, // delete the old Python client's directory on takeover
 
   // [alerts]: rules and message language; channels are [[alerts.channels]] tables
   "alerts.language": { type: "string", default: "zh", oneOf: ["zh", "en"] },

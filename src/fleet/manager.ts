@@ -23,6 +23,7 @@ import { latestVersion, recordVersion } from "../store/versions.ts";
 import { VERSION } from "../version.ts";
 import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
 import { ALERT_AFTER_FAILURES, DEPLOY_LEASE_MS } from "./lifecycle.ts";
+import { countFleetOutcome } from "./metrics.ts";
 
 export interface ManagerContext {
   config: ResolvedConfig;
@@ -86,6 +87,7 @@ export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): ()
     resolveEvent(events, { host, kind }).catch((e) => log.warn(`recovery for ${host} not sent: ${(e as Error).message}`));
 
   const finished = async (job: { rshost: string; istate: number; failuresBefore: number }, out: HostOutcome) => {
+    countFleetOutcome(job.istate === ISTATE.toRemove ? "remove" : "deploy", out.state);
     if (out.ok) {
       log.info(`${out.rshost}: ${out.state}: ${out.detail}`);
       await resolve(out.rshost, "deploy_failed");

@@ -122,8 +122,9 @@ export function hashSecret(secret: string): string {
   return sha256Hex(secret.trim());
 }
 
-/** The state of an enrolled host as `pmon status` and GET /v1/hosts show it. */
-export type HostState = "pending" | "running" | "removing" | "removed" | "failed" | "silent";
+/** The states of an enrolled host as `pmon status`, GET /v1/hosts and the pmon_hosts metric show them. */
+export const HOST_STATES = ["pending", "running", "removing", "removed", "failed", "silent"] as const;
+export type HostState = (typeof HOST_STATES)[number];
 
 export interface HostStatus {
   host: string;
@@ -165,7 +166,8 @@ export interface HostsReply {
 }
 
 /** What one host's deployment or removal ended in (`pmon enroll`, `pmon remove`, the server's manager). */
-export type HostOutcomeState = "running" | "failed" | "rolled back" | "removed" | "remove failed";
+export const HOST_OUTCOME_STATES = ["running", "failed", "rolled back", "removed", "remove failed"] as const;
+export type HostOutcomeState = (typeof HOST_OUTCOME_STATES)[number];
 
 export interface HostOutcome {
   rshost: string;

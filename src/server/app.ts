@@ -2,7 +2,7 @@
 // validation, and handing reports to the ingest queue.
 import type { Logger } from "../log.ts";
 import { HEADERS, ROUTES, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
-import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
+import { checkReportTime, decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import { checkBearer, checkHost, checkSignature, checkTimestamp, readSignedHeaders, ReplayCache, type HostAuth } from "./auth.ts";
@@ -19,6 +19,8 @@ export interface AppDeps {
   getHost(host: string): Promise<HostAuth | undefined>;
   /** rows for GET /v1/hosts */
   listHosts(nowMs: number): Promise<HostStatus[]>;
+  /** hosts by state for /metrics; the gauge is left out while the store does not answer */
+  hostCounts?(nowMs: number): Promise<Record<string, number>>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
   maxBodyBytes: number;
@@ -85,6 +87,7 @@ export function createApp(deps: AppDeps): App {
       let report: Report;
       try {
         report = decodeReport(parsed);
+        checkReportTime(report, signed.timeMs, deps.maxSkewS * 1000);
       } catch (e) {
         if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
         throw e;
@@ -117,6 +120,16 @@ export function createApp(deps: AppDeps): App {
     return jsonResponse(200, reply);
   }
 
+  async function countHosts(): Promise<void> {
+    if (!deps.hostCounts) return;
+    deps.metrics.hosts.values.clear();
+    try {
+      for (const [state, n] of Object.entries(await deps.hostCounts(now()))) deps.metrics.hosts.set(n, { state });
+    } catch (e) {
+      deps.log.debug(`pmon_hosts left out: ${(e as Error).message}`);
+    }
+  }
+
   async function healthz(): Promise<Response> {
     let store = "up";
     try {
@@ -146,6 +159,7 @@ export function createApp(deps: AppDeps): App {
       case ROUTES.metrics:
         allow("GET");
         deps.metrics.queueDepth.set(deps.ingest.depth);
+        await countHosts();
         return new Response(deps.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
       default:
         throw new HttpError(404, "not_found", `no route ${method} ${path}`);

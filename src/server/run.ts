@@ -9,7 +9,7 @@ import { getHost, recordReportSeen } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
-import { hostStatuses } from "../store/status.ts";
+import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
@@ -57,7 +57,7 @@ export function createServerCore(
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
   const ingest: Ingest = createIngest({
     write: (items) => writeReports(db, items, writeOpts),
-    afterWrite: (items) => recordArrivals(db, items, skew).finally(() => opts.onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => opts.onArrivals?.(items)),
     metrics,
     log,
   });
@@ -67,6 +67,7 @@ export function createServerCore(
     ingest,
     getHost: (host) => getHost(db, host),
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
+    hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
     maxSkewS: s.max_skew_s,
@@ -144,7 +145,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 }
 
 /** last_report_at (server clock), agent version and clock skew per host, once per batch. */
-async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>): Promise<void> {
+async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>, maxSkewMs: number): Promise<void> {
   const latest = new Map<string, { report: Report; receivedAt: number; replay: boolean }>();
   for (const it of items) {
     const prev = latest.get(it.report.host);
@@ -154,11 +155,17 @@ async function recordArrivals(db: Db, items: { report: Report; receivedAt: numbe
   // one UPDATE per host, side by side on the pool's connections
   await Promise.all(
     [...latest].map(([host, it]) => {
-      const skewMs = it.replay ? undefined : it.report.time - it.receivedAt;
+      // Clamped to the signed-time tolerance: an agent whose clock is further off cannot sign a request
+      // the server accepts, so a larger figure is a wrong report time, not the host's clock.
+      const skewMs = it.replay ? undefined : clampSkew(it.report.time - it.receivedAt, maxSkewMs);
       if (skewMs !== undefined) skew.observe(host, skewMs);
       return recordReportSeen(db, host, { receivedAt: it.receivedAt, agentTime: it.report.time, agentVersion: it.report.agent_version, clockSkewMs: skewMs });
     }),
   );
+}
+
+export function clampSkew(skewMs: number, maxSkewMs: number): number {
+  return Math.max(-maxSkewMs, Math.min(maxSkewMs, skewMs));
 }
 
 function startRetention(db: Db, days: number, log: Logger): StopLoop {

@@ -290,6 +290,9 @@ const MIGRATIONS: readonly Migration[] = [
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
+export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(TABLES_V1.map((t) => [t.name, new Map(t.columns.map((col) => [col.name, col.mysql]))]));
+
 /** Every table pmon creates (for tests and tools). */
 export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);
 

@@ -1,7 +1,7 @@
 // The state of every enrolled host with the figures of its latest report: what `pmon status` prints
 // and what GET /v1/hosts returns. Reads tb_monitor_host_config plus the rows of each host's newest
 // sample (every table of one report shares its a_time).
-import type { HostState, HostStatus } from "../protocol/api.ts";
+import { HOST_STATES, type HostState, type HostStatus } from "../protocol/api.ts";
 import type { Db } from "./db.ts";
 import { fromSqlTime } from "./db.ts";
 
@@ -30,6 +30,24 @@ function hostState(row: { istate: number; deploy_error: string | null }, sinceLa
   if (row.istate === 0) return "removing";
   if (row.istate === 2) return sinceLastMs !== null && sinceLastMs > silentAfterMs ? "silent" : "running";
   return "pending";
+}
+
+/** How many enrolled hosts are in each state (for /metrics): host_config alone, no report is read. */
+export async function hostStateCounts(db: Db, nowMs: number, silentAfterMs = DEFAULT_SILENT_AFTER_MS): Promise<Record<HostState, number>> {
+  const counts = Object.fromEntries(HOST_STATES.map((s) => [s, 0])) as Record<HostState, number>;
+  const rows = await db.query<{ istate: number; deploy_error: string | null; last_report_at: number | string | null; created_at: string | null }>(
+    "SELECT istate, deploy_error, last_report_at, created_at FROM tb_monitor_host_config",
+  );
+  for (const r of rows) {
+    const since = silenceReference(num(r.last_report_at), r.created_at);
+    counts[hostState({ istate: Number(r.istate), deploy_error: r.deploy_error }, since === null ? null : nowMs - since, silentAfterMs)]++;
+  }
+  return counts;
+}
+
+/** The time a host's silence counts from: its last report, or when it was enrolled if it never reported. */
+function silenceReference(lastReportMs: number | null, createdAt: string | null): number | null {
+  return lastReportMs ?? (createdAt && !createdAt.startsWith("2022-01-01") ? fromSqlTime(createdAt) : null);
 }
 
 const num = (v: unknown): number | null => {
@@ -104,8 +122,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
 
   return hosts.map((h): HostStatus => {
     const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
-    // A host that never reported is judged from when it was enrolled.
-    const since = lastReport ?? (h.created_at && !h.created_at.startsWith("2022-01-01") ? fromSqlTime(h.created_at) : null);
+    const since = silenceReference(lastReport, h.created_at);
     const row = info.get(h.rshost);
     const cpu = jsonObject(row?.cpu_info);
     const mem = jsonObject(row?.mem_info);

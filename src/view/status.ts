@@ -1,5 +1,6 @@
 // `pmon status` as text: one line per host. Pure: rows and "now" in, a string out.
 import type { HostState, HostStatus } from "../protocol/api.ts";
+import { escapeControls } from "../util/terminal.ts";
 import { formatAge, formatClock, formatTime, zoneLabel } from "../util/time.ts";
 import { formatNumber, formatPct, formatRate } from "./format.ts";
 import { renderTable, type Colour, type Column } from "./table.ts";
@@ -79,7 +80,7 @@ export function renderStatus(hosts: readonly HostStatus[], opts: StatusViewOptio
         : h.age_ms === null
           ? "running but has never reported"
           : `no report for ${formatAge(h.age_ms)}`;
-    out += `${h.host}: ${why.replace(/[\r\n]+/g, " ")}\n`;
+    out += `${h.host}: ${escapeControls(why.replace(/[\r\n]+/g, " "))}\n`;
   }
   const counts = new Map<HostState, number>();
   for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);

@@ -22,13 +22,13 @@ function processLines(stdout: string): string[] {
 
 const column = (line: string, i: number) => Number(line.trim().split(/\s+/)[i]);
 
-test("one line per process, a newline in a command line printed as \\n", async () => {
+test("one line per process, a newline in a command line printed escaped", async () => {
   const r = await pmon(fixtureArgs);
   expect(r.code).toBe(0);
   const lines = processLines(r.stdout);
   expect(lines).toHaveLength(13); // every process of the fixture alive in the second sample (proc-next holds 13)
   const pid201 = lines.find((l) => l.trim().startsWith("201 "));
-  expect(pid201).toContain("foo\\nbar");
+  expect(pid201).toContain("foo\\x0abar");
   expect(r.stdout.split("\n")[0]).toContain("fixture-host");
   expect(r.stdout).toMatch(/PID\s+USER\s+CPU%\s+RSS MiB\s+RD MiB\/s\s+WR MiB\/s\s+RX MiB\/s\s+TX MiB\/s\s+COMMAND/);
 });

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { topAt, topRange } from "../../../src/store/history.ts";
 import { migrate } from "../../../src/store/schema.ts";
-import { isProblem } from "../../../src/protocol/api.ts";
-import { hostStatuses } from "../../../src/store/status.ts";
+import { HOST_STATES, isProblem } from "../../../src/protocol/api.ts";
+import { hostStateCounts, hostStatuses } from "../../../src/store/status.ts";
 import { renderStatus } from "../../../src/view/status.ts";
 import { renderTop } from "../../../src/view/top.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
@@ -38,6 +38,14 @@ describe.each(backends)("%s", (_name, makeUrl) => {
   afterAll(async () => {
     await db?.close();
     await empty?.close();
+  });
+
+  test("the /metrics host counts classify every host as hostStatuses does", async () => {
+    const tally: Record<string, number> = {};
+    for (const h of await hostStatuses(db, NOW, { silentAfterMs: 120_000 })) tally[h.state] = (tally[h.state] ?? 0) + 1;
+    const counts = await hostStateCounts(db, NOW, 120_000);
+    expect(Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))).toEqual(tally);
+    expect(Object.keys(counts).sort()).toEqual([...HOST_STATES].sort());
   });
 
   test("every host gets its state, figures and top process", async () => {

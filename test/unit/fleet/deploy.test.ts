@@ -42,6 +42,7 @@ function context(host: SimHost): DeployContext {
     const step =
       argv[0] === "scp" ? "scp"
       : cmd.includes('echo "arch=') ? "probe"
+      : cmd.includes("start_client") ? "legacy"
       : cmd.includes("ln -f pmon pmon.prev") ? "install"
       : cmd.includes("IFS= read -r secret") ? "config"
       : cmd.includes("pmon supervise") ? "start"
@@ -108,7 +109,7 @@ describe("deployHost", () => {
     const h = sim();
     const r = await deployHost(context(h), request);
     expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
-    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "legacy", "config", "start"]);
     expect(h.state.agentVersion).toBe(NEW);
   });
 
