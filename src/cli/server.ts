@@ -13,6 +13,14 @@ export default defineCommand({
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
     await runWithConfig(args, overrides, async ({ config, log }) => {
       if (config.source === undefined) log.info(`running on defaults ${noConfigHint()}`);
+      // Signals are caught from the start: one that arrives while the server is starting stops it
+      // cleanly once it has started, instead of killing it halfway.
+      let signalled: string | undefined;
+      let onSignal = (sig: string) => {
+        signalled ??= sig;
+      };
+      process.once("SIGTERM", () => onSignal("SIGTERM"));
+      process.once("SIGINT", () => onSignal("SIGINT"));
       let handle;
       try {
         handle = await runServer(config, log);
@@ -21,15 +29,14 @@ export default defineCommand({
       }
       // SIGTERM/SIGINT: stop accepting, finish what is in flight, drain the queue, exit 0.
       await new Promise<void>((resolve) => {
-        const onSignal = (sig: string) => {
+        onSignal = (sig: string) => {
           log.info(`${sig} received`);
           handle.stop().then(resolve, (e) => {
             log.error(`shutdown: ${(e as Error).message}`);
             resolve();
           });
         };
-        process.once("SIGTERM", () => onSignal("SIGTERM"));
-        process.once("SIGINT", () => onSignal("SIGINT"));
+        if (signalled) onSignal(signalled);
       });
       return 0;
     });

@@ -25,7 +25,7 @@ export function shellWords(line: string): string[] {
       quote = ch;
       started = true;
     } else if (ch === "#" && !started && cur === "") break;
-    else if (ch === "|" || ch === ";" || ch === "&") break;
+    else if (ch === "|" || ch === ";" || ch === "&" || ch === ">" || ch === "<") break;
     else if (/\s/.test(ch)) {
       if (started) words.push(cur);
       cur = "";
@@ -57,9 +57,11 @@ export function exampleCommands(markdown: string): string[] {
 const USAGE_ERRORS = /unknown option|unknown command|unexpected argument|needs a value|cannot understand the time|not a valid time|must be one of|is a switch/;
 
 const readme = exampleCommands(readFileSync(join(ROOT, "README.md"), "utf8"));
+// help examples that are pmon command lines (not `source <(pmon completion bash)`)
 const helpExamples = Object.values(EXAMPLES)
   .flat()
-  .map((e) => e.trim());
+  .map((e) => e.trim())
+  .filter((e) => e.startsWith("pmon "));
 // the answering commands first: enroll and remove change the fleet that status reports on
 const CHANGES_STATE = /^(dist\/)?pmon (enroll|remove|server)\b/;
 const examples = [...new Set([...readme, ...helpExamples])].sort((a, b) => Number(CHANGES_STATE.test(a)) - Number(CHANGES_STATE.test(b)));

@@ -22,6 +22,10 @@ test("with the server running: exit 0, the host running, the heartbeat fresh", a
   expect(Date.now() - json.server.last_heartbeat_at).toBeLessThan(60_000);
   const api = await pmon(["status", "--config", fleet.config, "--source", "api"]);
   expect(api.code).toBe(0);
+  // host names filter, and unknown ones are named: not everything listed, exit 1
+  const named = await pmon(["status", "--config", fleet.config, "hb1", "nosuch"]);
+  expect(named.code).toBe(1);
+  expect(named.stderr).toContain("not enrolled: nosuch");
 });
 
 test("with the server stopped: 'server not seen since HH:MM', exit 3, no host blamed", async () => {
