@@ -33,15 +33,9 @@ export async function checkArgv(root: CommandDef, argv: readonly string[]): Prom
     const args = (await resolve(cmd.args)) ?? {};
     const subs = (await resolve(cmd.subCommands)) as Record<string, unknown> | undefined;
     const command = ["pmon", ...path].join(" ");
-    let scanned: ReturnType<typeof scanFlags>;
-    try {
-      scanned = scanFlags(args, rest, command, subs !== undefined && Object.keys(subs).length > 0);
-      if (!(subs && Object.keys(subs).length > 0 && scanned.nextIndex !== undefined)) checkPositionals(args, scanned.positionals, command);
-    } catch (e) {
-      throw e instanceof UsageError ? new UsageError(e.message, command) : e;
-    }
-    const { nextIndex } = scanned;
-    if (subs && Object.keys(subs).length > 0 && nextIndex !== undefined) {
+    const hasSubs = subs !== undefined && Object.keys(subs).length > 0;
+    const { positionals, nextIndex } = scanFlags(args, rest, command, hasSubs);
+    if (hasSubs && nextIndex !== undefined) {
       const name = rest[nextIndex]!;
       if (!(name in subs)) {
         const visible = await visibleNames(subs);
@@ -52,6 +46,7 @@ export async function checkArgv(root: CommandDef, argv: readonly string[]): Prom
       rest = rest.slice(nextIndex + 1);
       continue;
     }
+    checkPositionals(args, positionals, command);
     return path;
   }
 }
@@ -75,17 +70,17 @@ function scanFlags(args: ArgsDef, words: string[], command: string, hasSubs: boo
     }
     const [flag, inlineValue] = splitFlag(w);
     const def = findFlag(args, flag);
-    if (!def) throw new UsageError(`unknown option ${w.split("=")[0]} for "${command}"${didYouMean(flag, flagNames(args), "--")}`);
+    if (!def) throw new UsageError(`unknown option ${w.split("=")[0]} for "${command}"${didYouMean(flag, flagNames(args), "--")}`, command);
     if (def.negated) {
-      if (inlineValue !== undefined) throw new UsageError(`${w.split("=")[0]} takes no value`);
+      if (inlineValue !== undefined) throw new UsageError(`${w.split("=")[0]} takes no value`, command);
       continue;
     }
     if (def.type === "boolean") {
-      if (inlineValue !== undefined && !["true", "false"].includes(inlineValue)) throw new UsageError(`--${flag} is a switch: give it alone, not "${w}"`);
+      if (inlineValue !== undefined && !["true", "false"].includes(inlineValue)) throw new UsageError(`--${flag} is a switch: give it alone, not "${w}"`, command);
       continue;
     }
     if (inlineValue === undefined) {
-      if (i + 1 >= words.length) throw new UsageError(`--${flag} needs a value`);
+      if (i + 1 >= words.length) throw new UsageError(`--${flag} needs a value`, command);
       i++; // the value, even when it starts with "-" ("-3h")
     }
   }
@@ -98,7 +93,7 @@ function checkPositionals(args: ArgsDef, positionals: string[], command: string)
   if (many || positionals.length <= defs.length) return;
   const extra = positionals.slice(defs.length);
   const takes = defs.length === 0 ? "takes no arguments" : `takes ${defs.map(([n]) => n.toUpperCase()).join(" ")} only`;
-  throw new UsageError(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((e) => `"${e}"`).join(" ")}: "${command}" ${takes}`);
+  throw new UsageError(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((e) => `"${e}"`).join(" ")}: "${command}" ${takes}`, command);
 }
 
 /** "--limit=3" → ["limit", "3"]; "-h" → ["h", undefined] */
