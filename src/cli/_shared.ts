@@ -81,7 +81,7 @@ export async function runWithConfig(
       log.error(e.message);
       process.exitCode = EXIT.USAGE;
     } else if (e instanceof UserError) {
-      log.error(e.message + (source === undefined && e.exitCode !== EXIT.BAD_NEWS ? `\n${noConfigHint()}` : ""));
+      log.error(e.message + (source === undefined && e.exitCode !== EXIT.BAD_NEWS ? ` ${noConfigHint()}` : ""));
       process.exitCode = e.exitCode;
     } else {
       throw e;

@@ -5,6 +5,7 @@ import { AgentSetupError } from "../agent/run.ts";
 import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
 import { commonArgs, definedOnly, noConfigHint, runWithConfig, UserError } from "./_shared.ts";
+import { EXIT } from "./exit-codes.ts";
 import { terminalJson } from "../util/terminal.ts";
 
 export default defineCommand({
@@ -44,7 +45,7 @@ export default defineCommand({
         try {
           return await runAgentCommand(config, log);
         } catch (e) {
-          if (e instanceof AgentConfigError || e instanceof AgentSetupError) throw new UserError(`pmon agent: ${e.message}`);
+          if (e instanceof AgentConfigError || e instanceof AgentSetupError) throw new UserError(`pmon agent: ${e.message}`, EXIT.USAGE);
           throw e;
         }
       }
@@ -55,7 +56,7 @@ export default defineCommand({
         const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
         process.stdout.write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report, by));
       } catch (e) {
-        if (e instanceof AgentConfigError) throw new UserError(e.message);
+        if (e instanceof AgentConfigError) throw new UserError(e.message, EXIT.USAGE);
         throw e;
       } finally {
         network?.close();

@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
+import { ConfigError } from "../config/load.ts";
 import { runServer } from "../server/run.ts";
 import { commonArgs, definedOnly, noConfigHint, runWithConfig, storeArgs, UserError } from "./_shared.ts";
+import { EXIT } from "./exit-codes.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
@@ -25,7 +27,8 @@ export default defineCommand({
       try {
         handle = await runServer(config, log);
       } catch (e) {
-        throw new UserError(`pmon server: ${(e as Error).message}`);
+        // a setting that cannot work is a configuration error (2); anything else kept it from starting (1)
+        throw new UserError(`pmon server: ${(e as Error).message}`, e instanceof ConfigError ? EXIT.USAGE : EXIT.BAD_NEWS);
       }
       // SIGTERM/SIGINT: stop accepting, finish what is in flight, drain the queue, exit 0.
       await new Promise<void>((resolve) => {

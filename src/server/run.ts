@@ -1,6 +1,7 @@
 // `pmon server` as a library: opens the store, starts HTTP, the ingest writer, retention and the
 // manager/alert loops, and returns a handle whose stop() drains everything in order.
 import { join } from "node:path";
+import { ConfigError } from "../config/load.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
@@ -85,7 +86,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const slog = log.withTag("server");
   // settings first: a bad one must fail before the store is opened
   const { hostname, port } = parseListen(s.listen);
-  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new Error("server.tls_cert and server.tls_key must be set together");
+  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new ConfigError("server.tls_cert and server.tls_key must be set together");
   const operatorFile = s.operator_secret_file || join(s.data_dir, "operator.secret");
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
