@@ -108,3 +108,9 @@ test("--help is plain text when piped: no colour codes", async () => {
     expect(r.stdout).not.toContain("\u001b[");
   }
 });
+
+test("the shell completion's hidden __complete is not checked: its words are completed, never obeyed", async () => {
+  const r = await pmon(["__complete", "top", "--li"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim().split("\n")).toContain("--limit");
+});
