@@ -71,21 +71,25 @@ export function checkDeployConfig(config: ResolvedConfig): void {
 
 const isLoopbackName = (h: string) => /^(localhost|localhost\.localdomain|ip6-localhost)$/i.test(h) || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::1" || h === "[::1]";
 
-/**
- * Throws FleetRequestError when agents on remote hosts would report to a loopback address (server.url
- * defaults to http://127.0.0.1:9300): each would talk to itself and never report.
- */
-export function checkAgentServers(config: ResolvedConfig, hosts: readonly string[]): void {
-  const remote = hosts.filter((h) => !isLoopbackName(h) && h !== hostname());
-  if (remote.length === 0) return;
-  const loopback = agentServers(config).filter((u) => {
+/** The addresses agents get (deploy.servers, else server.url) that are loopback: useless on any other host. */
+export function loopbackAgentServers(config: ResolvedConfig): string[] {
+  return agentServers(config).filter((u) => {
     try {
       return isLoopbackName(new URL(u).hostname);
     } catch {
       return false;
     }
   });
-  if (loopback.length === 0) return;
+}
+
+/**
+ * Throws FleetRequestError when agents on remote hosts would report to a loopback address (server.url
+ * defaults to http://127.0.0.1:9300): each would talk to itself and never report.
+ */
+export function checkAgentServers(config: ResolvedConfig, hosts: readonly string[]): void {
+  const remote = hosts.filter((h) => !isLoopbackName(h) && h !== hostname());
+  const loopback = loopbackAgentServers(config);
+  if (remote.length === 0 || loopback.length === 0) return;
   const source = config.deploy.servers.length > 0 ? "deploy.servers" : "server.url (deploy.servers is empty)";
   throw new FleetRequestError(
     `the agents on ${remote.join(", ")} would report to ${loopback.join(", ")} (from ${source}), a loopback address: on each host that is the host itself. ` +
