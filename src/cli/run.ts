@@ -5,6 +5,7 @@ import { COMMIT, VERSION } from "../version.ts";
 import { EXAMPLES } from "./_examples.ts";
 import { EXIT } from "./exit-codes.ts";
 import { checkArgv, UsageError } from "./strict-args.ts";
+import { reportInternalError } from "./_internal-error.ts";
 
 const subCommands = {
   server: () => import("./server.ts").then((m) => m.default),
@@ -14,6 +15,7 @@ const subCommands = {
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
   config: () => import("./config.ts").then((m) => m.default),
+  migrate: () => import("./migrate.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.completionCommand),
   supervise: () => import("./supervise.ts").then((m) => m.default),
 };
@@ -89,10 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stderr.write(`${stripAnsi((e as Error).message)}\n`);
       return EXIT.USAGE;
     }
-    // a bug: one line; the stack only when asked for (--log-level debug or trace)
-    const debug = argv.some((a, i) => /^--log-level=(debug|trace)$/.test(a) || (a === "--log-level" && /^(debug|trace)$/.test(argv[i + 1] ?? "")));
-    process.stderr.write(debug ? `${(e as Error)?.stack ?? String(e)}\n` : `pmon: internal error: ${String((e as Error)?.message ?? e).split("\n")[0]} (run again with --log-level debug for the stack)\n`);
-    return EXIT.INTERNAL;
+    return reportInternalError(e, argv);
   } finally {
     process.exitCode = saved;
   }

@@ -1,6 +1,7 @@
 // Contracts of the collect layer: what a collector needs, and the network collector it may be given.
 import type { Logger } from "../log.ts";
 import type { ProcFs } from "../procfs/fs.ts";
+import type { ExitSource } from "./exits.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
 
 export interface NetworkSample {
@@ -53,6 +54,8 @@ export interface CollectorOptions {
   thresholds: SelectionThresholds;
   log: Logger;
   network?: NetworkCollector;
+  /** exit records (taskstats) or the /proc fallback for reaped children; none for fixture trees */
+  exits?: ExitSource;
   /** uid -> name source, read once (default /etc/passwd) */
   passwdPath?: string;
   /** injectable for tests (default fs.statfsSync) */

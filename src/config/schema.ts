@@ -57,6 +57,8 @@ export const KEYS = {
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
   "server.heartbeat_s": { type: "int", default: 10, min: 1, max: 3600 }, // `pmon status` calls the server down after 3 missed beats
+  "server.ui": { type: "boolean", default: true }, // the web UI at / (docs/ui.md)
+  "server.adopt_legacy_hosts": { type: "boolean", default: false }, // deploy to / remove the old tool's hosts without `pmon enroll`
 
   // [deploy]: how `pmon enroll` and the manager loop reach hosts
   "deploy.ssh_user": { type: "string", default: "root" },

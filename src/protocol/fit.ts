@@ -46,6 +46,8 @@ function fit(field: Field, v: unknown, path: string, count: Count): unknown {
     }
     case "nullable":
       return v === null ? null : fit(field.of, v, path, count);
+    case "optional":
+      return v === undefined ? v : fit(field.of, v, path, count);
     case "object": {
       if (typeof v !== "object" || v === null) return v;
       const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };

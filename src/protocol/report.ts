@@ -79,7 +79,15 @@ export interface ScalarField {
   /** longest string value */
   maxLength: number;
 }
-export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField;
+export interface BooleanField {
+  kind: "boolean";
+}
+/** A field older agents do not send (their spooled reports must still be accepted): checked when present. */
+export interface OptionalField<F extends Field = Field> {
+  kind: "optional";
+  of: F;
+}
+export type Field = IntField | NumberField | StringField | LiteralField | NullableField<any> | ObjectField<any> | ArrayField<any> | MapField<any> | ScalarField | BooleanField | OptionalField<any>;
 
 /** The TypeScript type a field describes. */
 export type TypeOf<F> = F extends IntField | NumberField
@@ -91,14 +99,18 @@ export type TypeOf<F> = F extends IntField | NumberField
       : F extends NullableField<infer O>
         ? TypeOf<O> | null
         : F extends ObjectField<infer S>
-          ? { [K in keyof S]: TypeOf<S[K]> }
+          ? { [K in keyof S as S[K] extends OptionalField ? never : K]: TypeOf<S[K]> } & { [K in keyof S as S[K] extends OptionalField ? K : never]?: TypeOf<S[K]> }
           : F extends ArrayField<infer O>
             ? TypeOf<O>[]
             : F extends MapField<infer O>
               ? Record<string, TypeOf<O>>
               : F extends ScalarField
                 ? boolean | number | string
-                : never;
+                : F extends BooleanField
+                  ? boolean
+                  : F extends OptionalField<infer O>
+                    ? TypeOf<O>
+                    : never;
 
 const int = (unit: string, min: number, max: number): IntField => ({ kind: "int", unit, min, max });
 const num = (unit: string, min: number, max: number): NumberField => ({ kind: "number", unit, min, max });
@@ -106,6 +118,8 @@ const str = (maxLength: number): StringField => ({ kind: "string", maxLength });
 const nullable = <F extends Field>(of: F): NullableField<F> => ({ kind: "nullable", of });
 const object = <S extends Record<string, Field>>(fields: S): ObjectField<S> => ({ kind: "object", fields });
 const list = <F extends Field>(of: F, maxItems: number, rows: boolean): ArrayField<F> => ({ kind: "array", of, maxItems, rows });
+const optional = <F extends Field>(of: F): OptionalField<F> => ({ kind: "optional", of });
+const bool: BooleanField = { kind: "boolean" };
 
 const bytes = num("bytes", 0, MAX_BYTES);
 const rate = num("bytes/s", 0, MAX_BYTES_PER_S);
@@ -139,6 +153,8 @@ export const PROCESS = object({
   net_rx_bytes_per_s: rate,
   net_tx_bytes_per_s: rate,
   threads: int("threads", 0, MAX_PID),
+  /** the process ended during the window: figures from the kernel's exit record, rss_bytes and threads 0 */
+  exited: optional(bool),
 });
 
 /** What the host used beyond the kept processes, so kept + rest add up to the host totals. */
@@ -281,7 +297,10 @@ export function checkField(field: Field, v: unknown, path: string): void {
     case "object": {
       const o = plainObject(v, path);
       for (const [k, f] of Object.entries(field.fields as Record<string, Field>)) {
-        if (!(k in o)) throw new ReportError(`${path}.${k}`, "missing");
+        if (!(k in o)) {
+          if (f.kind === "optional") continue;
+          throw new ReportError(`${path}.${k}`, "missing");
+        }
         checkField(f, o[k], `${path}.${k}`);
       }
       return;
@@ -300,6 +319,12 @@ export function checkField(field: Field, v: unknown, path: string): void {
       }
       return;
     }
+    case "boolean":
+      if (typeof v !== "boolean") throw new ReportError(path, `expected a boolean, got ${typeName(v)}`);
+      return;
+    case "optional":
+      if (v !== undefined) checkField(field.of, v, path);
+      return;
     case "scalar":
       if (!["boolean", "number", "string"].includes(typeof v)) throw new ReportError(path, `expected a boolean, number or string, got ${typeName(v)}`);
       if (typeof v === "number" && !Number.isFinite(v)) throw new ReportError(path, "expected a finite number");

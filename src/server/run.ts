@@ -7,6 +7,7 @@ import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { getHost, recordReportSeen } from "../store/hosts.ts";
+import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
@@ -21,6 +22,7 @@ import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
 import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
+import { uiRoutes } from "../ui/routes.ts";
 
 export interface ServerHandle {
   /** the bound port (useful with port 0) */
@@ -91,6 +93,13 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
   const db = await openStore(s, log);
+  if (s.adopt_legacy_hosts) {
+    const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
+      await db.close().catch(() => {});
+      throw e;
+    });
+    if (n) slog.info(`server.adopt_legacy_hosts: ${n} old tool's host(s) handed to the manager (istate 1/2 deploy, 0 remove)`);
+  }
   // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
@@ -102,6 +111,12 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       hostname,
       port,
       fetch: (req) => app.fetch(req),
+      // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
+      ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
+      development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
+      // Bun binds with SO_REUSEPORT unless told not to: a second server on a taken port would then
+      // share it silently (half the reports to each) instead of failing with "cannot listen"
+      reusePort: false,
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),

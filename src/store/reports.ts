@@ -54,7 +54,7 @@ export const COLUMNS: { [K in keyof ReportRows]: readonly string[] } = {
   disk_util_qu_info: ["rshost", "dev", "avgqu", "util", "read_kbs", "write_kbs", "a_time"],
   port_net_info: ["rshost", "pid", "rsinfo", "remote", "in_info", "out_info", "a_time"],
   process_info: ["md5_str", "remarks", "comm", "a_time"],
-  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5_str"],
+  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5_str", "exited"],
   process_rest_info: ["rshost", "count", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "a_time"],
   listen_port_info: ["rshost", "port", "pid", "connections", "in_info", "out_info", "a_time"],
   net_unattributed_info: ["rshost", "iface", "in_info", "out_info", "a_time"],
@@ -208,6 +208,7 @@ export function reportRows(r: Report, aTimeMs: number, opts: WriteOptions = {}, 
       p.threads,
       t,
       md5,
+      p.exited ? 1 : 0,
     ]);
   }
   const rest = r.rest;

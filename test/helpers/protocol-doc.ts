@@ -26,6 +26,12 @@ function describe(f: Field): [type: string, limits: string] {
       return ["boolean, number or string", `strings ≤ ${f.maxLength} characters`];
     case "object":
       return ["object", ""];
+    case "boolean":
+      return ["boolean", ""];
+    case "optional": {
+      const [t, l] = describe(f.of);
+      return [`${t}, optional`, l];
+    }
   }
 }
 

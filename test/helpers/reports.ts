@@ -145,6 +145,10 @@ export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Repor
         return { ["k".repeat(f.maxKeyLength)]: build(f.of, name) };
       case "scalar":
         return "s".repeat(f.maxLength);
+      case "boolean":
+        return end === "max";
+      case "optional":
+        return build(f.of, name); // present: the extreme report sets every field
     }
   };
   return decodeReport(build(REPORT, "report"));

@@ -90,7 +90,7 @@ const CASES: Case[] = [
       return { code: await p.exited, stdout: "", stderr: p.text() };
     },
   ],
-  ["server", 1, "the port is taken", () => pmon(["server", "--listen", `127.0.0.1:${fleet.port}`, "--data-dir", join(dir, "srv2")])],
+  ["server", 1, "the port is taken (by a running pmon server: no silent sharing through SO_REUSEPORT)", () => pmon(["server", "--listen", `127.0.0.1:${fleet.port}`, "--data-dir", join(dir, "srv2")])],
   ["server", 2, "a bad storage URL", () => pmon(["server", "--storage", "postgres://x/y", "--data-dir", join(dir, "srv3")])],
   // last: it stops the fleet's server
   [

@@ -89,7 +89,7 @@ describe.each(BACKENDS)("command-line secrets and escapes on $name", (backend) =
 
     const config = join(dir, "top.toml");
     writeFileSync(config, `[server]\ndata_dir = ${JSON.stringify(dir)}\nstorage = ${JSON.stringify(storeUrl)}\nurl = "http://127.0.0.1:9"\n`);
-    const top = spawnSync(requireBinary(), ["top", "--host", HOST, "--by", "cpu", "--limit", "3", "--config", config], {
+    const top = spawnSync(requireBinary(), ["top", "--host", HOST, "--by", "cpu", "--limit", "1000", "--config", config], {
       encoding: "utf8",
       timeout: 60_000,
       env: { ...process.env, TZ: "UTC", NO_COLOR: "1" },

@@ -184,6 +184,21 @@ describe.each(BACKENDS)("writeReports on $name", (backend) => {
     expect(u.dev).toBe("/dev/" + long(255, "s"));
   });
 
+  test("a process that ended in the window is stored with exited = 1; records without the flag (older agents) are 0", async () => {
+    const host = "exited-host";
+    const dd = makeProcess({ pid: 5150, comm: "dd", cmdline: "", rss_bytes: 0, threads: 0, write_bytes_per_s: 7 * 1024 * 1024, exited: true });
+    const sh = makeProcess({ pid: 5149, comm: "sh", exited: false });
+    const old = makeProcess({ pid: 5148, comm: "bash" }); // no exited field at all
+    const r = makeReport({ host, processes: [dd, sh, old] });
+    expect(await writeReports(db, [{ report: r, receivedAt: r.time }])).toEqual(["stored"]);
+    const rows = await db.query<any>("SELECT pid, exited, io_w FROM tb_monitor_process_io_info WHERE rshost = ? ORDER BY pid", [host]);
+    expect(rows.map((x) => [x.pid, Number(x.exited), x.io_w])).toEqual([
+      [5148, 0, 0],
+      [5149, 0, 0],
+      [5150, 1, 7 * 1024],
+    ]);
+  });
+
   test("the command line is stored once per distinct text, never rewritten", async () => {
     const host = "dict-host";
     const reports = [0, 1, 2].map((i) => makeReport({ host, time: T0 + i * 30_000 }));

@@ -109,3 +109,24 @@ describe("fitReport: the agent sends only what the server accepts", () => {
     expect(Math.min(...f.processes.map((p) => p.cpu_pct))).toBeGreaterThanOrEqual(Math.max(...processes.map((p) => p.cpu_pct)) - 1);
   });
 });
+
+describe("process.exited: optional, so reports of older agents (and their spools) still pass", () => {
+  const withProcess = (p: object) => ({ ...JSON.parse(JSON.stringify(makeReport())), processes: [p] });
+
+  test("absent, true or false is accepted", () => {
+    expect(decodeReport(withProcess(makeProcess())).processes[0]!.exited).toBeUndefined();
+    expect(decodeReport(withProcess(makeProcess({ exited: true }))).processes[0]!.exited).toBe(true);
+    expect(decodeReport(withProcess(makeProcess({ exited: false }))).processes[0]!.exited).toBe(false);
+  });
+
+  test("anything else names the field; required fields stay required", () => {
+    expect(refusal(withProcess({ ...makeProcess(), exited: 1 }))).toBe("report.processes[0].exited");
+    const { threads: _, ...noThreads } = makeProcess();
+    expect(refusal(withProcess(noThreads))).toBe("report.processes[0].threads");
+  });
+
+  test("fitReport keeps the flag as it is", () => {
+    const r = makeReport({ processes: [makeProcess({ pid: 5, exited: true }), makeProcess({ pid: 6 })] });
+    expect(fitReport(r).processes.map((p) => p.exited)).toEqual([true, undefined]);
+  });
+});
