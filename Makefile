@@ -22,10 +22,11 @@ deps: node_modules/.installed
 
 build: $(OUT)
 
-# --define embeds the version; the autoload flags keep a compiled agent from reading .env/bunfig.toml of its cwd.
+# --define embeds the version; the autoload flags keep a compiled agent from reading .env/bunfig.toml of its cwd;
+# --bytecode ships the parsed code, so every start (an agent, `pmon agent --once`, each CLI call) skips ~35 ms of parsing.
 $(OUT): node_modules/.installed $(SOURCES)
 	@mkdir -p $(dir $(OUT))
-	$(BUN) build src/main.ts --compile --minify --format=esm \
+	$(BUN) build src/main.ts --compile --minify --bytecode --format=esm \
 	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define 'PMON_VERSION="$(VERSION)"' --define 'PMON_COMMIT="$(COMMIT)"' \
 	  --outfile $(OUT)

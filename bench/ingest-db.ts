@@ -13,7 +13,8 @@ import type { Report } from "../src/protocol/report.ts";
 import { openDb, type Db } from "../src/store/db.ts";
 import { COLUMNS, reportRows, writeReports, type ReportRows } from "../src/store/reports.ts";
 import { runRetention } from "../src/store/retention.ts";
-import { migrate, TIME_SERIES_TABLES } from "../src/store/schema.ts";
+import { TIME_SERIES_TABLES } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { makeConnection, makeProcess, makeReport } from "../test/helpers/reports.ts";
 

@@ -10,7 +10,7 @@ import { postReport } from "../src/client/api.ts";
 import { registerHostWithSecret } from "../src/fleet/register.ts";
 import { openDb } from "../src/store/db.ts";
 import { reportRows } from "../src/store/reports.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { enrollNoDeploy, freePort, startServer, waitHttp } from "../test/helpers/server/procs.ts";

@@ -13,7 +13,7 @@
 //   BENCH_MYSQL_URL=mysql://... bun run bench/top.ts   # an existing, EMPTY database instead of a temp MariaDB
 import { openDb, sqlTime, type Db } from "../src/store/db.ts";
 import { topAt, topRange } from "../src/store/history.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { hostStatuses } from "../src/store/status.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import page from "./ui-page/index.html";
 import { openDb, type Db } from "../src/store/db.ts";
 import { writeReports } from "../src/store/reports.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { hostSeries } from "../src/store/series.ts";
 import { launchChromium } from "../test/helpers/ui/browser.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";

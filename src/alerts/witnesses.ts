@@ -4,7 +4,7 @@
 // (or a host sorting earlier starts again). See docs/alerts.md ("Server down") for the guarantee.
 import type { RunningHost } from "../store/alerts.ts";
 
-const WITNESS_COUNT = 3;
+export const WITNESS_COUNT = 3;
 
 /**
  * Up to `count` fresh hosts by name. Hosts in `sameMachine` (the server's own host names) go last:

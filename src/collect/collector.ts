@@ -17,7 +17,7 @@ import { formatInstance } from "./instance.ts";
 import { createMasker, type Masker } from "./mask.ts";
 import { scanProcesses, USER_HZ, type ProcessSample, type ProcState } from "./processes.ts";
 import { restOf, selectKept } from "./select.ts";
-import { countError, type CollectorOptions, type ErrorCounts, type NetworkSample } from "./types.ts";
+import { countError, type CollectorOptions, type ErrorCounts, type NetworkCollector, type NetworkSample } from "./types.ts";
 import { ExitAccounting } from "./exits.ts";
 import { createUserResolver } from "./users.ts";
 
@@ -58,6 +58,7 @@ export function createCollector(opts: CollectorOptions): Collector {
   const idPrefix = opts.idPrefix ?? randomUUID();
   const now = opts.now ?? Date.now;
   let sequence = 0;
+  let scans = 0;
   let prev: Previous | undefined;
   const listenTable: ListenTable = { portByInode: new Map(), readAt: undefined };
   const exits = opts.exits ? new ExitAccounting(opts.exits) : undefined;
@@ -83,7 +84,7 @@ export function createCollector(opts: CollectorOptions): Collector {
       opts.network && prev && dtSec > 0
         ? opts.network.sample(interfaces)
         : { byPid: new Map(), connections: [], listen_ports: [], unattributed: [], errors: {} };
-    const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors);
+    const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors, { uptime, round: scans++, detailEvery: opts.detailEvery });
     // right after the scan: reaped children's io leaves their parents, exited processes join the list
     // (also on the priming call, which sets every process's baseline)
     const exited = exits?.account({ fs, scan, prevStates: prev?.processes ?? new Map(), btime: stat.btime, dtSec: prev ? dtSec : 0, errors }) ?? [];
@@ -106,8 +107,8 @@ export function createCollector(opts: CollectorOptions): Collector {
     const rest = restOf(metrics, kept);
     const keptIdx = [...kept].sort((a, b) => metrics[a]!.pid - metrics[b]!.pid);
     const keptProcesses = keptIdx.map((i) => metrics[i]!);
-    refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => !p.exited && (p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt)), uptime, errors);
-    const processes = keptProcesses.map((p) => processRecord(fs, p, stat.btime, p.state.listenPorts ?? [], userName, masker));
+    refreshListenPorts(fs, opts.network, listenTable, keptProcesses.filter((p) => !p.exited && (p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt)), uptime, errors);
+    const processes = keptProcesses.map((p) => processRecord(fs, p, stat.btime, p.state.listenPorts ?? [], userName, masker, errors));
 
     sequence++;
     return {
@@ -158,7 +159,16 @@ export function createCollector(opts: CollectorOptions): Collector {
   };
 }
 
-function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string, masker: Masker): ProcessRecord {
+function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string, masker: Masker, errors: ErrorCounts): ProcessRecord {
+  // the owner is read once, when the process is first reported: most processes never are
+  if (p.state.uid === undefined) {
+    try {
+      p.state.uid = fs.ownerUid(`${fs.root}/${p.pid}`);
+    } catch (e) {
+      if (!isGone(e)) countError(errors, "pid_owner");
+      p.state.uid = -1;
+    }
+  }
   // cmdline never changes for a pid:starttime, so it is read once and kept with the process state,
   // secrets already masked: the clear text is never held past this point
   if (p.state.cmdlineArgs === undefined) {
@@ -200,12 +210,13 @@ interface ListenTable {
  * The socket table is re-read only when it is older than LISTEN_REFRESH_S or one of the processes started
  * after it was read (its sockets cannot be in it); newly kept old processes reuse it.
  */
-function refreshListenPorts(fs: ProcFs, table: ListenTable, stale: ProcessSample[], uptime: number, errors: ErrorCounts): void {
+function refreshListenPorts(fs: ProcFs, network: NetworkCollector | undefined, table: ListenTable, stale: ProcessSample[], uptime: number, errors: ErrorCounts): void {
   if (stale.length === 0) return;
   const readAt = table.readAt;
   if (readAt === undefined || uptime - readAt >= LISTEN_REFRESH_S || uptime < readAt || stale.some((p) => p.stat.starttime / USER_HZ >= readAt)) {
     try {
-      table.portByInode = new Map(readListenSockets(fs).map((s) => [s.inode, s.port]));
+      const sockets = network?.listenSockets?.() ?? readListenSockets(fs);
+      table.portByInode = new Map(sockets.map((s) => [s.inode, s.port]));
       table.readAt = uptime;
     } catch {
       countError(errors, "net_tcp_read");

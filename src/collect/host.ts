@@ -102,6 +102,24 @@ export function diskStats(cur: HostSample, prev: HostSample, dtSec: number): Dis
   });
 }
 
+/**
+ * A link's speed changes only when it renegotiates, and reading it asks the driver (under the kernel's
+ * network configuration lock, which a host busy creating interfaces holds often): re-read every few minutes.
+ */
+const SPEED_REFRESH_MS = 300_000;
+const speedCache = new Map<string, { mbps: number | null; at: number }>();
+
+function cachedNetSpeed(sysRoot: string, iface: string): number | null {
+  const key = `${sysRoot}\0${iface}`;
+  const now = performance.now();
+  const hit = speedCache.get(key);
+  if (hit && now - hit.at < SPEED_REFRESH_MS) return hit.mbps;
+  const mbps = readNetSpeed(sysRoot, iface);
+  if (speedCache.size > 1024) speedCache.clear(); // interfaces come and go (containers): never grow without end
+  speedCache.set(key, { mbps, at: now });
+  return mbps;
+}
+
 export function interfaceStats(cur: HostSample, prev: HostSample, dtSec: number, sysRoot: string): InterfaceStats[] {
   const before = new Map(prev.interfaces.map((i) => [i.name, i]));
   return cur.interfaces.map((i) => {
@@ -110,7 +128,7 @@ export function interfaceStats(cur: HostSample, prev: HostSample, dtSec: number,
       name: i.name,
       rx_bytes_per_s: p ? round2(delta(i.rxBytes, p.rxBytes) / dtSec) : 0,
       tx_bytes_per_s: p ? round2(delta(i.txBytes, p.txBytes) / dtSec) : 0,
-      speed_mbps: readNetSpeed(sysRoot, i.name),
+      speed_mbps: cachedNetSpeed(sysRoot, i.name),
     };
   });
 }

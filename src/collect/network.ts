@@ -8,7 +8,7 @@ import { probeKernel, type KernelOpeners } from "../net/kernel-probe.ts";
 import { InterfaceResolver, readInterfaceAddresses } from "../net/interface-addresses.ts";
 import { SocketOwners } from "../net/socket-owners.ts";
 import { TrafficAccounting, type WindowTraffic } from "../net/traffic-accounting.ts";
-import type { DiagSocket } from "../net/inet-diag.ts";
+import { LISTEN_STATES, type DiagSocket } from "../net/inet-diag.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
 import { countError, type NetworkCollector, type NetworkSample } from "./types.ts";
 
@@ -18,6 +18,9 @@ const DESTROY_POLL_MS = 1000;
 // Closed connections wait here until the next sample (some 300 bytes each): past this many in one window
 // (over 3,000 closes/s at a 30 s interval) the rest is dropped and counted as net_destroy_overflow.
 const MAX_PENDING_DESTROYED = 100_000;
+// A restart this soon after the last sample keeps that sample as the window's start instead of dumping
+// every socket and walking every fd again (`agent --once` creates the collector and restarts it at once).
+const RESTART_REUSE_MS = 1000;
 
 export interface NetworkCollectorOptions {
   /** where /proc/PID/fd is read for the socket → process map */
@@ -152,8 +155,13 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   return {
     sample,
     restart() {
-      pendingErrors = sample([]).errors;
+      // the window then starts at that sample, a moment ago
+      if (last === null || clock() - last >= RESTART_REUSE_MS) pendingErrors = sample([]).errors;
       opts.log.debug("network: window starts");
+    },
+    listenSockets() {
+      if (!probe.diag) return undefined;
+      return probe.diag.dumpTcp(caps.tcp_ipv6, LISTEN_STATES).map((s) => ({ port: s.localPort, inode: s.inode }));
     },
     capabilities: { ...caps },
     close() {

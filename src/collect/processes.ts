@@ -1,5 +1,6 @@
-// The per-process scan: stat + statm + io of every pid, turned into rates against the previous scan.
-// Identity is pid + starttime, so a reused pid is a new process, never a negative rate.
+// The per-process scan: stat of every pid, plus statm + io of the pids that may have changed, turned into
+// rates against the previous scan. Identity is pid + starttime, so a reused pid is a new process, never a
+// negative rate.
 import { isDenied, isGone } from "../procfs/errors.ts";
 import { listPids, type ProcFs } from "../procfs/fs.ts";
 import { parsePidIoBytes } from "../procfs/pid-io.ts";
@@ -20,6 +21,13 @@ export const USER_HZ = 100;
  */
 const PAGE_SIZE = 4096;
 
+/**
+ * A process whose CPU time has not moved since the last scan did (next to) nothing: its io and statm are
+ * read only every DETAIL_EVERY-th scan (spread by pid so every scan reads the same share), which halves
+ * the files read on a host of idle processes. A process that moved is always read in full.
+ */
+export const DETAIL_EVERY = 4;
+
 /** What is kept between scans for a live process: its counters and the things that never change. */
 export interface ProcState {
   starttime: number;
@@ -27,7 +35,12 @@ export interface ProcState {
   /** undefined when /proc/PID/io could not be read */
   readBytes: number | undefined;
   writeBytes: number | undefined;
-  uid: number;
+  /** seconds since boot when io was last read: an io delta covers the time since then, not one scan */
+  ioAt?: number;
+  /** cminflt + cutime + cstime at the last scan: it moves when the process reaps a child, whose io the kernel adds to it */
+  reaped?: number;
+  /** owner uid, read when the process is first reported (-1 = unreadable); the owner rarely changes */
+  uid?: number;
   /** last comm seen: reused while unchanged, so steady processes allocate no string */
   comm: string;
   /** filled lazily, only for processes that get reported */
@@ -59,15 +72,26 @@ export interface ScanResult {
   states: Map<number, ProcState>;
 }
 
+export interface ScanOptions {
+  /** seconds since boot of this scan (the clock of ioAt) */
+  uptime: number;
+  /** a counter of scans: picks which idle processes get their io and statm read this time */
+  round: number;
+  /** read io and statm of idle processes every this many scans; 1 = always */
+  detailEvery?: number;
+}
+
 /**
  * Reads every process. `prevUptime` is when the previous scan happened (seconds since boot): a process
  * started after it had all its counters inside this window, so its rates start from 0. A process that was
  * running but unseen before (first scan, earlier read failure) gets rates of 0 rather than a guess.
  */
-export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, prevUptime: number | undefined, dtSec: number, errors: ErrorCounts): ScanResult {
+export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, prevUptime: number | undefined, dtSec: number, errors: ErrorCounts, opts: ScanOptions): ScanResult {
   const processes: ProcessSample[] = [];
   const states = new Map<number, ProcState>();
   const root = fs.root;
+  const every = Math.max(1, opts.detailEvery ?? DETAIL_EVERY);
+  const uptime = opts.uptime;
   for (const pid of listPids(fs)) {
     const dir = `${root}/${pid}`;
     const statPath = `${dir}/stat`;
@@ -82,30 +106,39 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
       countError(errors, isDenied(e) ? "pid_stat_denied" : "pid_stat_parse");
       continue;
     }
-    let rssPages = stat.rss;
-    const statmPath = `${dir}/statm`;
-    try {
-      const r = fs.readBytes(statmPath, true);
-      rssPages = parsePidStatmBytes(r.buf, r.len, statmPath).resident;
-    } catch (e) {
-      if (isGone(e)) continue;
-      countError(errors, isDenied(e) ? "pid_statm_denied" : "pid_statm_parse");
-    }
-    let readBytes: number | undefined;
-    let writeBytes: number | undefined;
-    const ioPath = `${dir}/io`;
-    try {
-      const r = fs.readBytes(ioPath, true);
-      const io = parsePidIoBytes(r.buf, r.len, ioPath);
-      readBytes = io.readBytes;
-      writeBytes = io.writeBytes;
-    } catch (e) {
-      if (isGone(e)) continue;
-      countError(errors, isDenied(e) ? "pid_io_denied" : "pid_io_parse");
-    }
-
     const same = prev !== undefined && prev.starttime === stat.starttime;
     const cpuTicks = stat.utime + stat.stime;
+    const reaped = stat.cminflt + stat.cutime + stat.cstime;
+    const detail = !same || cpuTicks !== prev.cpuTicks || reaped !== prev.reaped || (pid + opts.round) % every === 0;
+
+    // stat's rss is the kernel's quick sum of the counters statm adds up exactly: fine between statm reads
+    let rssPages = stat.rss;
+    let readBytes: number | undefined = same ? prev.readBytes : undefined;
+    let writeBytes: number | undefined = same ? prev.writeBytes : undefined;
+    let ioAt = (same ? prev.ioAt : undefined) ?? uptime;
+    if (detail) {
+      const statmPath = `${dir}/statm`;
+      try {
+        const r = fs.readBytes(statmPath, true);
+        rssPages = parsePidStatmBytes(r.buf, r.len, statmPath).resident;
+      } catch (e) {
+        if (isGone(e)) continue;
+        countError(errors, isDenied(e) ? "pid_statm_denied" : "pid_statm_parse");
+      }
+      const ioPath = `${dir}/io`;
+      try {
+        const r = fs.readBytes(ioPath, true);
+        const io = parsePidIoBytes(r.buf, r.len, ioPath);
+        readBytes = io.readBytes;
+        writeBytes = io.writeBytes;
+      } catch (e) {
+        if (isGone(e)) continue;
+        countError(errors, isDenied(e) ? "pid_io_denied" : "pid_io_parse");
+        readBytes = undefined;
+        writeBytes = undefined;
+      }
+    }
+
     let cpuPct = 0;
     let readPerS = 0;
     let writePerS = 0;
@@ -113,13 +146,18 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
     if ((same || bornInWindow) && dtSec > 0) {
       // a process born in the window started from zero counters
       const baseTicks = same ? prev.cpuTicks : 0;
-      const baseRead = same ? prev.readBytes : 0;
-      const baseWrite = same ? prev.writeBytes : 0;
       // ticks / USER_HZ = CPU seconds; per wall second x 100 = percent of one core
       cpuPct = (nonNegative(cpuTicks - baseTicks) / USER_HZ / dtSec) * 100;
-      if (readBytes !== undefined && baseRead !== undefined) readPerS = nonNegative(readBytes - baseRead) / dtSec;
-      if (writeBytes !== undefined && baseWrite !== undefined) writePerS = nonNegative(writeBytes - baseWrite) / dtSec;
+      if (detail) {
+        const baseRead = same ? prev.readBytes : 0;
+        const baseWrite = same ? prev.writeBytes : 0;
+        // io skipped in earlier scans accumulated since ioAt: spread it over that longer window
+        const ioWindow = same && prev.ioAt !== undefined && uptime - prev.ioAt > dtSec ? uptime - prev.ioAt : dtSec;
+        if (readBytes !== undefined && baseRead !== undefined) readPerS = nonNegative(readBytes - baseRead) / ioWindow;
+        if (writeBytes !== undefined && baseWrite !== undefined) writePerS = nonNegative(writeBytes - baseWrite) / ioWindow;
+      }
     }
+    if (detail) ioAt = uptime;
 
     let state: ProcState;
     if (same) {
@@ -128,6 +166,8 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
       state.cpuTicks = cpuTicks;
       state.readBytes = readBytes;
       state.writeBytes = writeBytes;
+      state.ioAt = ioAt;
+      state.reaped = reaped;
       if (state.comm !== stat.comm) {
         // exec() keeps pid and starttime but changes comm: what was cached about the old program is stale
         state.comm = stat.comm;
@@ -135,15 +175,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
         state.listenCheckedAt = undefined;
       }
     } else {
-      let uid: number;
-      try {
-        uid = fs.ownerUid(dir); // the owner rarely changes after start: read once per process
-      } catch (e) {
-        if (isGone(e)) continue;
-        countError(errors, "pid_owner");
-        uid = -1;
-      }
-      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, uid, comm: stat.comm };
+      state = { starttime: stat.starttime, cpuTicks, readBytes, writeBytes, ioAt, reaped, comm: stat.comm };
     }
     states.set(pid, state);
     processes.push({ pid, stat, state, cpuPct, rssBytes: rssPages * PAGE_SIZE, readBytesPerS: readPerS, writeBytesPerS: writePerS, netRxBytesPerS: 0, netTxBytesPerS: 0 });

@@ -1,8 +1,16 @@
 // Contracts of the collect layer: what a collector needs, and the network collector it may be given.
 import type { Logger } from "../log.ts";
 import type { ProcFs } from "../procfs/fs.ts";
-import type { ExitSource } from "./exits.ts";
+import type { TaskExit } from "../net/taskstats.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
+
+/** Where exited processes' final counters come from (exits.ts: taskstats, or the /proc fallback). */
+export interface ExitSource {
+  /** records since the last call; null = no taskstats, use the /proc fallback */
+  drain(): { exits: TaskExit[]; errors: ErrorCounts } | null;
+  capabilities: Record<string, boolean | number | string>;
+  close(): void;
+}
 
 export interface NetworkSample {
   /** per-process network rates over the network collector's own window */
@@ -24,6 +32,11 @@ export interface NetworkCollector {
   /** Called by the collector's priming call: the next sample's window starts now (what came before is dropped). */
   restart?(): void;
   capabilities: Record<string, boolean | number | string>;
+  /**
+   * LISTEN sockets (port, inode) straight from the kernel, or undefined when it cannot say: cheaper than
+   * /proc/net/tcp, which lists every connection and TIME-WAIT socket of a busy host too.
+   */
+  listenSockets?(): { port: number; inode: number }[] | undefined;
   close(): void;
 }
 
@@ -64,6 +77,8 @@ export interface CollectorOptions {
   now?: () => number;
   /** report ids are `${idPrefix}-${sequence}` (default a random UUID per collector) */
   idPrefix?: string;
+  /** io and statm of processes whose CPU time did not move are read every this many scans (default DETAIL_EVERY in processes.ts) */
+  detailEvery?: number;
   /** words whose values are masked in command lines, besides the built-in ones (agent.sensitive_words) */
   sensitiveWords?: readonly string[];
   /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */

@@ -1,12 +1,14 @@
-// Deploying one host: probe it, copy the binary when its version differs, write the agent's config and
+// Deploying one host: probe it, copy the binary (compressed, checked by sha256) when its version differs, write the agent's config and
 // secret, start the agent (systemd or pmon's supervisor), and wait for its first report to reach the
 // store. A new binary that does not report is rolled back to pmon.prev. Removal undoes all of it.
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { renderAgentConfig } from "./agent-config.ts";
 import { takeOverLegacyClient } from "./legacy-client.ts";
-import { AGENT_LOG_TAIL, glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD_NAME, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
+import { chooseCodec, payloadFor, type Payload } from "./payload.ts";
+import { AGENT_LOG_TAIL, glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
 import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
 import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
 
@@ -34,6 +36,8 @@ export interface DeployContext {
   log: Logger;
   /** the binary to ship: process.execPath */
   binaryPath: string;
+  /** where compressed copies of the binary are kept (default <server.data_dir>/payload) */
+  payloadDir?: string;
   /** `pmon --version` of that binary, e.g. "0.1.0 (abc123)" */
   versionLine: string;
   /** VERSION alone, as agents report it */
@@ -54,6 +58,9 @@ export interface DeployResult {
   rshost: string;
   /** false when the remote binary already had this version */
   copied: boolean;
+  /** bytes of the binary sent over ssh (0 when not copied) and how they were packed */
+  bytesSent: number;
+  codec?: string;
   /** the version the host ran before, when this deployment replaced it */
   previousVersion?: string;
   systemd: boolean;
@@ -108,16 +115,21 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   const systemd = chooseSystemd(ctx.config.deploy.use_systemd, probe);
 
   const needCopy = probe.version !== ctx.versionLine;
+  let payload: Payload | undefined;
   if (needCopy) {
     const size = statSync(ctx.binaryPath).size;
     if (Number.isFinite(probe.freeKb) && probe.freeKb * 1024 < size + SPACE_MARGIN) {
       throw new DeployError("no-space", `no space: ${installDir} has ${Math.floor(probe.freeKb / 1024)} MiB free, pmon needs ${Math.ceil((size + SPACE_MARGIN) / 1048576)} MiB`);
     }
-    step("copying", `${Math.round(size / 1048576)} MiB`);
+    if (!probe.sha256) throw new DeployError("unsupported", "the host has neither sha256sum nor openssl to check the copied binary");
+    // compressed once per binary and shared by every host of the run (and kept for the next run)
+    payload = await payloadFor(ctx.binaryPath, chooseCodec(probe), ctx.payloadDir ?? join(ctx.config.server.data_dir, "payload"));
+    step("copying", `${(payload.bytes / 1e6).toFixed(1)} MB${payload.codec === "none" ? "" : ` (${payload.codec})`}`);
     await remote.script("creating the install dir", PREPARE, [installDir]);
-    await remote.copy("copying the binary", ctx.binaryPath, `${installDir}/${UPLOAD_NAME}`);
+    await remote.script("copying the binary", UPLOAD, [installDir, payload.codec, payload.sha256], { stdinFile: payload.path, timeoutMs: 900_000 });
     await remote.script("installing the binary", INSTALL, [installDir]);
   }
+  const sent = { bytesSent: payload?.bytes ?? 0, ...(payload ? { codec: payload.codec } : {}) };
 
   const host = await ctx.store.getHost(req.rshost);
   // What to go back to if the new agent fails: the binary this deployment just replaced, or, when an
@@ -146,7 +158,7 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
 
     step("waiting for first report");
     const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
-    if (reported !== null) return { rshost: req.rshost, copied: needCopy, previousVersion: previous, systemd, reportedAfterMs: now() - started, legacyTakeover };
+    if (reported !== null) return { rshost: req.rshost, copied: needCopy, ...sent, previousVersion: previous, systemd, reportedAfterMs: now() - started, legacyTakeover };
     cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s${await agentLogTail(remote, installDir, systemd)})`);
   } catch (e) {
     // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.

@@ -42,6 +42,8 @@ while [ ! -d "$p" ]; do p=$(dirname "$p"); done
 echo "free_kb=$(df -Pk "$p" | awk 'NR==2 {print $4}')"
 if [ -s "$d/agent.secret" ]; then echo secret=yes; else echo secret=no; fi
 if [ -e "$d/pmon.prev" ]; then echo prev=yes; else echo prev=no; fi
+for c in zstd gzip; do if command -v $c >/dev/null 2>&1; then echo "$c=yes"; else echo "$c=no"; fi; done
+if command -v sha256sum >/dev/null 2>&1 || command -v openssl >/dev/null 2>&1; then echo sha256=yes; else echo sha256=no; fi
 `;
 
 /** $1 = install dir. Makes the directory and clears a stale upload. */
@@ -50,6 +52,27 @@ umask 022
 mkdir -p "$1" "$1/data"
 chmod 700 "$1/data"
 rm -f "$1/${UPLOAD_NAME}"
+`;
+
+/**
+ * $1 = install dir, $2 = codec of stdin (zstd, gzip or none), $3 = sha256 of the binary. Unpacks stdin into
+ * the upload file and deletes it unless its sha256 matches: a truncated or corrupted copy never gets swapped in.
+ */
+export const UPLOAD = `set -e
+umask 022
+cd "$1"
+case "$2" in
+  zstd) zstd -dcq > ${UPLOAD_NAME} ;;
+  gzip) gzip -dc > ${UPLOAD_NAME} ;;
+  *) cat > ${UPLOAD_NAME} ;;
+esac
+if command -v sha256sum >/dev/null 2>&1; then sum=$(sha256sum ${UPLOAD_NAME}); else sum=$(openssl dgst -sha256 -r ${UPLOAD_NAME}); fi
+sum=\${sum%% *}
+if [ "$sum" != "$3" ]; then
+  rm -f ${UPLOAD_NAME}
+  echo "the copied binary is damaged (sha256 $sum, expected $3)" >&2
+  exit 98
+fi
 `;
 
 /** $1 = install dir. Checks that the uploaded binary runs, keeps the old one as pmon.prev, renames atomically. */
@@ -155,6 +178,10 @@ export interface ProbeResult {
   freeKb: number;
   hasSecret: boolean;
   hasPrevious: boolean;
+  /** decompressors and a sha256 tool on the host */
+  zstd: boolean;
+  gzip: boolean;
+  sha256: boolean;
 }
 
 export function parseProbe(out: string): ProbeResult {
@@ -171,6 +198,9 @@ export function parseProbe(out: string): ProbeResult {
     freeKb: Number(kv.get("free_kb") ?? NaN),
     hasSecret: kv.get("secret") === "yes",
     hasPrevious: kv.get("prev") === "yes",
+    zstd: kv.get("zstd") === "yes",
+    gzip: kv.get("gzip") === "yes",
+    sha256: kv.get("sha256") === "yes",
   };
 }
 

@@ -50,7 +50,7 @@ export function sshTarget(host: string, deploy: ResolvedConfig["deploy"], overri
   };
 }
 
-/** Options shared by ssh and scp (scp spells the port -P, so it is added by the callers). */
+/** Options of every ssh call (the port is added by the caller). */
 function commonOptions(t: SshTarget): string[] {
   const o = [
     "-o", "BatchMode=yes",
@@ -66,26 +66,14 @@ function commonOptions(t: SshTarget): string[] {
   return o;
 }
 
-/** user@host, with IPv6 literals bracketed for scp. */
-function destination(t: SshTarget, forScp: boolean): string {
-  const h = forScp && t.host.includes(":") ? `[${t.host}]` : t.host;
-  return `${t.user}@${h}`;
+function destination(t: SshTarget): string {
+  return `${t.user}@${t.host}`;
 }
 
 /** argv for running `remoteCommand` (already a quoted command line) on the target. */
 export function sshArgv(t: SshTarget, remoteCommand: string): string[] {
   // "--" ends ssh's options, so a host name starting with "-" can never become an option.
-  return ["ssh", ...commonOptions(t), "-p", String(t.port), "--", destination(t, false), remoteCommand];
-}
-
-/** argv for copying a local file to `remotePath` on the target; `legacy` = the old scp protocol (-O), no SFTP. */
-export function scpArgv(t: SshTarget, localPath: string, remotePath: string, legacy = false): string[] {
-  return ["scp", "-q", ...(legacy ? ["-O"] : []), ...commonOptions(t), "-P", String(t.port), "--", localPath, `${destination(t, true)}:${remotePath}`];
-}
-
-/** scp's words when the host's sshd offers no SFTP subsystem (scp uses SFTP by default since OpenSSH 9.0). */
-export function isMissingSftp(out: RunOutput): boolean {
-  return out.code !== 0 && /subsystem request failed|sftp-server.*(not found|No such file)|Received message too long|Connection closed/i.test(out.stderr) && !/Permission denied|Connection refused|Could not resolve/i.test(out.stderr);
+  return ["ssh", ...commonOptions(t), "-p", String(t.port), "--", destination(t), remoteCommand];
 }
 
 export interface RunOutput {
@@ -94,12 +82,13 @@ export interface RunOutput {
   stderr: string;
 }
 
-export type Runner = (argv: string[], opts: { stdin?: string; timeoutMs: number }) => Promise<RunOutput>;
+/** `stdinFile`: a file streamed to stdin instead of `stdin` (the binary on its way to a host) */
+export type Runner = (argv: string[], opts: { stdin?: string; stdinFile?: string; timeoutMs: number }) => Promise<RunOutput>;
 
 /** Runs argv with Bun.spawn (never through a shell); a timeout kills it. */
 export const spawnRunner: Runner = async (argv, opts) => {
   const p = Bun.spawn(argv, {
-    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
+    stdin: opts.stdinFile !== undefined ? Bun.file(opts.stdinFile) : opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
     stdout: "pipe",
     stderr: "pipe",
     timeout: opts.timeoutMs,
@@ -110,7 +99,7 @@ export const spawnRunner: Runner = async (argv, opts) => {
   return { code, stdout, stderr };
 };
 
-/** Turns a failed ssh/scp run into a one-line cause; `step` says what pmon was doing. */
+/** Turns a failed ssh run into a one-line cause; `step` says what pmon was doing. */
 export function classifySshFailure(out: RunOutput, step: string): DeployError {
   const e = out.stderr;
   const lastLine = e.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("@@@")).pop() ?? `exit code ${out.code}`;
@@ -133,7 +122,7 @@ export function classifySshFailure(out: RunOutput, step: string): DeployError {
   return new DeployError("remote", `${step} failed: ${lastLine}`);
 }
 
-/** A remote session: runs fixed scripts with quoted arguments and copies files, failing with DeployError. */
+/** A remote session: runs fixed scripts with quoted arguments (and files on stdin), failing with DeployError. */
 export class Remote {
   constructor(
     readonly target: SshTarget,
@@ -141,23 +130,13 @@ export class Remote {
   ) {}
 
   /** Runs `script` with "$1".. = args; throws a classified DeployError on a non-zero exit. */
-  async script(step: string, script: string, args: readonly string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
+  async script(step: string, script: string, args: readonly string[], opts: { stdin?: string; stdinFile?: string; timeoutMs?: number } = {}): Promise<string> {
     const out = await this.runner(sshArgv(this.target, shScript(script, args)), {
       stdin: opts.stdin,
+      stdinFile: opts.stdinFile,
       timeoutMs: opts.timeoutMs ?? (this.target.connectTimeoutS + 120) * 1000,
     });
     if (out.code !== 0) throw classifySshFailure(out, step);
     return out.stdout;
-  }
-
-  async copy(step: string, localPath: string, remotePath: string, timeoutMs = 900_000): Promise<void> {
-    const out = await this.runner(scpArgv(this.target, localPath, remotePath), { timeoutMs });
-    if (out.code === 0) return;
-    if (!isMissingSftp(out)) throw classifySshFailure(out, step);
-    // ssh works but the host has no SFTP subsystem: the legacy scp protocol needs none
-    const legacy = await this.runner(scpArgv(this.target, localPath, remotePath, true), { timeoutMs });
-    if (legacy.code === 0) return;
-    const why = classifySshFailure(legacy, `${step} with the legacy scp protocol (scp -O)`);
-    throw new DeployError(why.kind, `the host's sshd offers no SFTP subsystem and ${why.message.replace(/ failed: /, " failed too: ")}`);
   }
 }

@@ -67,7 +67,8 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
       { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir },
     );
     await markDeployed(db, job.rshost, result.previousVersion, now());
-    const how = `${result.systemd ? "systemd" : "supervisor"}, ${result.copied ? "binary copied" : "binary already current"}`;
+    const copied = `binary copied: ${(result.bytesSent / 1e6).toFixed(1)} MB sent${result.codec && result.codec !== "none" ? ` (${result.codec})` : ""}`;
+    const how = `${result.systemd ? "systemd" : "supervisor"}, ${result.copied ? copied : "binary already current"}`;
     const detail = `reported after ${(result.reportedAfterMs / 1000).toFixed(1)} s (${how})${result.legacyTakeover ? `; ${result.legacyTakeover}` : ""}`;
     return { rshost: job.rshost, ok: true, state: "running", detail, version, previousVersion: result.previousVersion };
   } catch (e) {

@@ -45,16 +45,18 @@ export interface DiagSocket {
 // has tens of thousands of them, which would only cost dump time.
 const TCP_TIME_WAIT = 6;
 const TCP_NEW_SYN_RECV = 12;
-const DUMPED_STATES = (0xffffffff & ~(1 << TCP_TIME_WAIT) & ~(1 << TCP_NEW_SYN_RECV)) >>> 0;
+export const DUMPED_STATES = (0xffffffff & ~(1 << TCP_TIME_WAIT) & ~(1 << TCP_NEW_SYN_RECV)) >>> 0;
+/** LISTEN sockets only: the kernel then walks its listening hash alone, not the (large) established one. */
+export const LISTEN_STATES = 1 << TCP_LISTEN;
 
-/** The 56-byte inet_diag_req_v2 dump request for all TCP sockets of one family, asking for tcp_info. */
-export function buildInetDiagRequestBody(family: number): Uint8Array {
+/** The 56-byte inet_diag_req_v2 dump request for the TCP sockets of one family in `states`, asking for tcp_info. */
+export function buildInetDiagRequestBody(family: number, states: number = DUMPED_STATES): Uint8Array {
   const body = new Uint8Array(56);
   const dv = view(body);
   dv.setUint8(0, family); // sdiag_family
   dv.setUint8(1, IPPROTO_TCP); // sdiag_protocol
   dv.setUint8(2, 1 << (INET_DIAG_INFO - 1)); // idiag_ext
-  dv.setUint32(4, DUMPED_STATES, true); // idiag_states
+  dv.setUint32(4, states, true); // idiag_states
   return body; // the socket id (bytes 8..55) stays zero: no filter
 }
 

@@ -2,7 +2,7 @@
 import { readlinkSync } from "node:fs";
 import { AF_INET, EPERM, EACCES, getLibc, SOCK_CLOEXEC, SOCK_STREAM, SyscallError } from "./libc.ts";
 import { DestroyListener } from "./destroy-listener.ts";
-import { TCP_INFO_LEN_BYTES_RECEIVED, TCP_INFO_LEN_BYTES_SENT } from "./inet-diag.ts";
+import { LISTEN_STATES, TCP_INFO_LEN_BYTES_RECEIVED, TCP_INFO_LEN_BYTES_SENT } from "./inet-diag.ts";
 import { view } from "./netlink-message.ts";
 import { SockDiag } from "./sock-diag.ts";
 import { socketInode } from "./socket-owners.ts";
@@ -72,7 +72,8 @@ export function probeKernel(wantDestroyEvents: boolean, openers: KernelOpeners =
   const probe = openProbeListener();
   let probePort: number | null = null;
   try {
-    const sockets = diag.dumpTcp(false);
+    // listeners carry the same tcp_info as connections, and dumping only them skips every connection
+    const sockets = diag.dumpTcp(false, LISTEN_STATES);
     caps.tcp_info_len = Math.max(0, ...sockets.map((s) => s.infoLength));
     if (probe) probePort = sockets.find((s) => s.inode === probe.inode)?.localPort ?? null;
   } catch (e) {
@@ -85,7 +86,7 @@ export function probeKernel(wantDestroyEvents: boolean, openers: KernelOpeners =
   if (!caps.tcp_bytes) notes.push(`tcp_info has no byte counters (${caps.tcp_info_len} B; needs Linux 4.1+): connections counted, bytes not`);
   else if (!caps.tcp_bytes_sent) notes.push("tcp_info has no bytes_sent (Linux < 4.19): tx from bytes_acked");
   try {
-    diag.dumpTcp(true);
+    diag.dumpTcp(true, LISTEN_STATES);
     caps.tcp_ipv6 = true;
   } catch (e) {
     notes.push(`IPv6 TCP dump failed (${message(e)}): IPv4 only`);

@@ -27,7 +27,18 @@ export class SocketOwners {
   private readonly fdCache = new Map<number, Map<string, number>>();
   readonly stats: OwnerScanStats = { fdDirsRead: 0, linksRead: 0, fdDirsDenied: 0 };
 
-  constructor(private readonly procRoot: string) {}
+  /** this process's pid as procRoot numbers it (its own connections to the server are new every report) */
+  private readonly self: number;
+
+  constructor(private readonly procRoot: string) {
+    let self = 0;
+    try {
+      self = Number(readlinkSync(join(procRoot, "self")));
+    } catch {
+      // a fixture tree has no "self": nothing to put first
+    }
+    this.self = Number.isInteger(self) ? self : 0;
+  }
 
   /**
    * Updates the map for the sockets of the current dump (inode 0 = no file yet) and returns it.
@@ -65,9 +76,15 @@ export class SocketOwners {
     return this.owner;
   }
 
-  // Read first the processes most likely to own new sockets and cheapest to read: those started since the
-  // last scan (short-lived clients), then those already owning sockets (servers), then everything else.
+  // Read first the processes most likely to own new sockets and cheapest to read: the agent itself (its
+  // report connections), those started since the last scan (short-lived clients), then those already
+  // owning sockets (servers), then everything else.
   private scan(wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean): void {
+    // the agent's own report connection is the usual new socket: found there, no process list is needed
+    if (this.self > 0) {
+      this.scanPid(this.self, wanted, liveSockets, useCache);
+      if (wanted.size === 0) return;
+    }
     const known = new Set(this.owner.values());
     const fresh: number[] = [];
     const others: number[] = [];
@@ -76,14 +93,14 @@ export class SocketOwners {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0) continue;
       listed.add(pid);
-      if (known.has(pid)) continue;
+      if (known.has(pid) || pid === this.self) continue;
       (this.listedLastScan.has(pid) ? others : fresh).push(pid);
     }
     this.listedLastScan = listed;
     for (const pid of this.fdCache.keys()) if (!listed.has(pid)) this.fdCache.delete(pid);
     // numeric order within each group, so the scan does not depend on the filesystem's directory order
     const byPid = (a: number, b: number) => a - b;
-    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid), ...others.sort(byPid)]) {
+    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid).filter((p) => p !== this.self), ...others.sort(byPid)]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
       if (wanted.size === 0) return;
     }

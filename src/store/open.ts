@@ -5,7 +5,7 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { openDb, redactUrl, type Db } from "./db.ts";
 import { describeLegacyMigration, PARTITION_NOW_MAX_ROWS } from "./legacy.ts";
-import { migrate } from "./schema.ts";
+import { migrate } from "./migrate.ts";
 
 /** The storage URL the server uses: `server.storage`, or `sqlite:<data_dir>/pmon.db` when unset. */
 export function storageUrl(server: Pick<ResolvedConfig["server"], "storage" | "data_dir">): string {

@@ -1,12 +1,11 @@
 // The database schema as ordered forward migrations, written once for MySQL/MariaDB/TiDB and once for
-// SQLite. migrate() applies the missing ones under a lock; init/init.sql is the same MySQL DDL
+// SQLite. migrate() (migrate.ts) applies the missing ones under a lock; init/init.sql is the same MySQL DDL
 // (mysqlInitSql() renders it, test/integration/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
 // (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
 // (retention.ts adds and drops the daily partitions), which is why their primary key is (id, a_time).
-import type { Db, Dialect } from "./db.ts";
-import { migrateLegacy, recogniseSchema, UnknownSchemaError, type LegacyOptions, type LegacyResult, type Recognition } from "./legacy.ts";
+import type { Dialect } from "./db.ts";
 
 export interface Migration {
   version: number;
@@ -237,6 +236,34 @@ export const TABLES_V1: readonly TableDef[] = [
   },
 ];
 
+/**
+ * Every alert message sent (firing, repeat, recovery), once: tb_monitor_alert_info holds one row per
+ * incident, this one row per message. event_key (md5 of host, kind, state and times) makes a
+ * re-recorded message (an agent's server-down alert carried by a replayed report) a no-op.
+ */
+export const ALERT_LOG_TABLE: TableDef = {
+  name: "tb_monitor_alert_log",
+  columns: [
+    id,
+    c("event_key", "char(32) CHARACTER SET ascii NOT NULL", "TEXT NOT NULL"),
+    rshost,
+    text("kind", 255),
+    // firing | repeat | resolved
+    c("state", "varchar(16) CHARACTER SET ascii NOT NULL DEFAULT ''", "TEXT NOT NULL DEFAULT ''"),
+    c("since", "datetime NULL", "TEXT NULL"),
+    aTime,
+    c("message", "text NULL", "TEXT NULL"),
+    // 1 = a channel accepted it (or none is configured), 0 = every channel failed; channels = how many were tried
+    c("delivered", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0"),
+    int("channels"),
+    // the server that sent it, or the agent for server_down
+    text("sender", 128),
+  ],
+  primaryKey: ["id"],
+  unique: { uk_event_key: ["event_key"] },
+  index: { idx_a_time: ["a_time"] },
+};
+
 function mysqlCreate(t: TableDef): string {
   const lines = t.columns.map((col) => `  \`${col.name}\` ${col.mysql}`);
   lines.push(`  PRIMARY KEY (${t.primaryKey.map((k) => `\`${k}\``).join(", ")})`);
@@ -304,93 +331,30 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "process exited flag",
     ...addColumn("tb_monitor_process_io_info", PROCESS_EXITED),
   },
+  {
+    version: 4,
+    name: "alert log",
+    mysql: [mysqlCreate(ALERT_LOG_TABLE)],
+    sqlite: sqliteCreate(ALERT_LOG_TABLE),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
 export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
-  TABLES_V1.map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
+  [...TABLES_V1, ALERT_LOG_TABLE].map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
 );
 
 /** Every table pmon creates (for tests and tools). */
-export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);
+export const TABLES: readonly string[] = [...TABLES_V1, ALERT_LOG_TABLE].map((t) => t.name);
 
-const VERSION_DDL: Record<Dialect, string> = {
+export const VERSION_DDL: Record<Dialect, string> = {
   mysql:
     `CREATE TABLE IF NOT EXISTS \`${VERSION_TABLE}\` (\n  \`version\` int NOT NULL,\n  \`name\` varchar(255) NOT NULL DEFAULT '',\n` +
     `  \`applied_at\` datetime NOT NULL DEFAULT '2022-01-01 00:00:00',\n  PRIMARY KEY (\`version\`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   sqlite: `CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (\n  version INTEGER PRIMARY KEY,\n  name TEXT NOT NULL DEFAULT '',\n  applied_at TEXT NOT NULL DEFAULT '2022-01-01 00:00:00'\n) STRICT`,
 };
-
-// MySQL errors that mean "this part of a half-applied migration is already there".
-const ALREADY_APPLIED = new Set([1050 /* table exists */, 1060 /* duplicate column */, 1061 /* duplicate key name */, 1091 /* can't drop: missing */]);
-
-export interface MigrateResult {
-  from: number;
-  to: number;
-  applied: number[];
-  /** set when the database held the old tool's tables and they were migrated in place (legacy.ts) */
-  legacy?: { found: Recognition; result: LegacyResult };
-}
-
-/**
- * Brings the schema to LATEST_VERSION. Idempotent; safe when several servers start at once:
- * MySQL serialises on GET_LOCK per database, SQLite on its single writer (BEGIN IMMEDIATE).
- */
-export async function migrate(db: Db, nowMs = Date.now(), opts: LegacyOptions = {}): Promise<MigrateResult> {
-  return db.transaction(async (tx) => {
-    if (tx.dialect === "mysql") {
-      const [lock] = await tx.query<{ ok: number | null }>("SELECT GET_LOCK(CONCAT('pmon_migrate:', DATABASE()), 120) AS ok");
-      if (lock?.ok !== 1) throw new Error("could not take the schema migration lock within 120 s (another pmon server is migrating?)");
-    }
-    try {
-      // The old tool's database (or an unknown one) is recognised before anything is created.
-      let legacy: MigrateResult["legacy"];
-      if (tx.dialect === "mysql") {
-        const found = await recogniseSchema(tx, await appliedCount(tx));
-        if (found.kind === "legacy") legacy = { found, result: await migrateLegacy(tx, found, nowMs, opts) };
-      }
-      await tx.exec(VERSION_DDL[tx.dialect]);
-      const done = new Set((await tx.query<{ version: number }>(`SELECT version FROM ${VERSION_TABLE}`)).map((r) => Number(r.version)));
-      const from = done.size ? Math.max(...done) : 0;
-      if (from > LATEST_VERSION) {
-        throw new UnknownSchemaError(`the database schema is at version ${from}, newer than this pmon knows (${LATEST_VERSION}): run a newer pmon; nothing was changed`);
-      }
-      const applied: number[] = [];
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        for (const sql of m[tx.dialect]) await runDdl(tx, sql);
-        await tx.exec(`INSERT INTO ${VERSION_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, sqlTimeOf(nowMs)]);
-        applied.push(m.version);
-      }
-      return { from, to: Math.max(from, ...applied), applied, ...(legacy ? { legacy } : {}) };
-    } finally {
-      if (tx.dialect === "mysql") await tx.query("SELECT RELEASE_LOCK(CONCAT('pmon_migrate:', DATABASE()))").catch(() => {});
-    }
-  });
-}
-
-/** Rows in the version table; 0 when it does not exist yet (MySQL). */
-async function appliedCount(tx: Db): Promise<number> {
-  const [t] = await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [VERSION_TABLE]);
-  if (!Number(t?.n)) return 0;
-  const [r] = await tx.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${VERSION_TABLE}`);
-  return Number(r?.n ?? 0);
-}
-
-async function runDdl(tx: Db, sql: string): Promise<void> {
-  try {
-    await tx.exec(sql);
-  } catch (e) {
-    if (tx.dialect === "mysql" && ALREADY_APPLIED.has((e as { errno?: number }).errno ?? 0)) return;
-    throw new Error(`schema migration failed: ${(e as Error).message}\n${sql}`, { cause: e });
-  }
-}
-
-function sqlTimeOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-}
 
 /** The MySQL DDL of every migration plus their version rows: the content of init/init.sql. */
 export function mysqlInitSql(): string {

@@ -7,7 +7,7 @@ import { loadConfig } from "../../../src/config/load.ts";
 import type { AlertChannel, ConfigKey, ResolvedConfig } from "../../../src/config/schema.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { ISTATE, recordReportSeen, registerHost } from "../../../src/store/hosts.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { testMariaDB } from "../mariadb.ts";
 import { PROTOCOL_VERSION, type Report } from "../../../src/protocol/report.ts";
 import { VERSION } from "../../../src/version.ts";

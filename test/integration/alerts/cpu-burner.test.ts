@@ -13,7 +13,7 @@ import { createProcFs } from "../../../src/procfs/fs.ts";
 import type { Report } from "../../../src/protocol/report.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { openDb } from "../../../src/store/db.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { recordVersion } from "../../../src/store/versions.ts";
 import { VERSION } from "../../../src/version.ts";
 import { captureLogger, startReceiver } from "../../helpers/alerts/receiver.ts";

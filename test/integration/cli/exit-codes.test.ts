@@ -111,7 +111,7 @@ const CASES: Case[] = [
   ["status", 1, "a host is failed (its own store, with a fresh heartbeat)", async () => {
     const { heartbeat } = await import("../../../src/store/servers.ts");
     const { openDb } = await import("../../../src/store/db.ts");
-    const { migrate } = await import("../../../src/store/schema.ts");
+    const { migrate } = await import("../../../src/store/migrate.ts");
     const { registerHost, setHostState, ISTATE } = await import("../../../src/store/hosts.ts");
     const data = join(dir, "failed");
     mkdirSync(data, { recursive: true });

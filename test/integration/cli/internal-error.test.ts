@@ -3,7 +3,7 @@
 // --log-level debug; never the runtime's print of the bundle's minified source lines.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { openDb } from "../../../src/store/db.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { requireBinary } from "../../helpers/binary.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 

@@ -1,7 +1,7 @@
 // Enroll failures an operator must be able to act on, against sshd hosts in network namespaces:
 //  - an agent that cannot report: the failure shows the last lines of its log on the host;
 //  - agents that would report to a loopback address: refused before any ssh, naming deploy.servers;
-//  - a host whose sshd has no SFTP subsystem: the binary goes over the legacy scp protocol.
+//  - a host whose sshd has no SFTP subsystem (where plain scp fails): enrolled, the binary travels on ssh's stdin.
 // And `pmon remove --force` of a host that never got the agent.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -81,7 +81,7 @@ test("agents that would report to a loopback address: refused with the fix, befo
   expect(existsSync(join(h2.dir, "opt/pmon"))).toBe(false);
 }, 60_000);
 
-test("a host without an SFTP subsystem gets the binary over the legacy scp protocol", async () => {
+test("a host without an SFTP subsystem is enrolled: the binary travels on ssh's stdin, no scp", async () => {
   // h3's sshd loses its sftp subsystem; SIGHUP makes sshd re-read its config
   const cfg = join(h3.dir, "sshd_config");
   writeFileSync(cfg, readFileSync(cfg, "utf8").replace(/^Subsystem sftp .*$/m, ""));

@@ -10,7 +10,7 @@ import { createLogger } from "../../../src/log.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts, setSecretHash } from "../../../src/store/fleet.ts";
 import { getHost, ISTATE, registerHost } from "../../../src/store/hosts.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { latestVersion, recordVersion } from "../../../src/store/versions.ts";
 import { startManager } from "../../../src/fleet/manager.ts";
 import { waitFor } from "../../lab/lab.ts";

@@ -45,6 +45,16 @@ describe("socket owners", () => {
     expect(owners.stats.linksRead).toBe(2);
   });
 
+  test("a new socket of the agent itself is looked for in its own fds first", () => {
+    rmSync(join(root, "self"), { recursive: true });
+    symlinkSync("300", join(root, "self"));
+    const owners = new SocketOwners(root);
+    owners.resolve([5001, 5002]);
+    fd(300, 7, "socket:[5004]");
+    expect(owners.resolve([5001, 5002, 5004]).get(5004)).toBe(300);
+    expect(owners.stats.fdDirsRead).toBe(1);
+  });
+
   test("an fd whose socket closed is read again (its number may hold a new socket)", () => {
     const owners = new SocketOwners(root);
     owners.resolve([5001]);

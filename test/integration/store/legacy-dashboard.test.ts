@@ -3,7 +3,7 @@
 // test/views/ checks every panel of the shipped dashboards; this is the store's own guard.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { openDb, type Db } from "../../../src/store/db.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { writeReports } from "../../../src/store/reports.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { makeReport } from "../../helpers/reports.ts";

@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { openDb, type Db } from "../../../src/store/db.ts";
-import { LATEST_VERSION, migrate, mysqlInitSql, splitSqlStatements, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
+import { LATEST_VERSION, mysqlInitSql, splitSqlStatements, TABLES, VERSION_TABLE } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { BACKENDS } from "../../helpers/store/backends.ts";
 

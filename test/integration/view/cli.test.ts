@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { openDb } from "../../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
 import { writeReports } from "../../../src/store/reports.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { heartbeat } from "../../../src/store/servers.ts";
 import { requireBinary } from "../../helpers/binary.ts";
 import { fleetReport, writeFleet } from "../../helpers/view/fleet.ts";

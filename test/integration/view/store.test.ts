@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { topAt, topRange } from "../../../src/store/history.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { HOST_STATES, isProblem } from "../../../src/protocol/api.ts";
 import { hostStateCounts, hostStatuses } from "../../../src/store/status.ts";
 import { renderStatus } from "../../../src/view/status.ts";

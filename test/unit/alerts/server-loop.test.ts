@@ -6,7 +6,7 @@ import { postReport } from "../../../src/client/api.ts";
 import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { openDb } from "../../../src/store/db.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { recordVersion } from "../../../src/store/versions.ts";
 import { VERSION } from "../../../src/version.ts";
 import { captureLogger, startReceiver } from "../../helpers/alerts/receiver.ts";

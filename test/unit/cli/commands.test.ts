@@ -10,7 +10,7 @@ import { decodeReport } from "../../../src/protocol/report.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { getHost, ISTATE, recordReportSeen, registerHost, setHostState } from "../../../src/store/hosts.ts";
 import { writeReports } from "../../../src/store/reports.ts";
-import { migrate } from "../../../src/store/schema.ts";
+import { migrate } from "../../../src/store/migrate.ts";
 import { heartbeat } from "../../../src/store/servers.ts";
 import { VERSION } from "../../../src/version.ts";
 import { pmonInProcess } from "../../helpers/cli.ts";

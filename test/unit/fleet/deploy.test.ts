@@ -1,6 +1,9 @@
 // deployHost's decisions against a simulated host (fake ssh runner, fake store, fake clock): when it
 // copies, when it rolls back, and what it reports. The real thing runs in lifecycle.test.ts.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
 import { deployHost, type DeployContext, type HostState } from "../../../src/deploy/deploy.ts";
 import { DeployError, sshTarget, type Runner } from "../../../src/deploy/ssh.ts";
@@ -14,10 +17,16 @@ interface SimHost {
   /** a step whose ssh call fails once (e.g. "pmon supervise") */
   failOnce?: string;
   scripts: string[];
+  uploads: { file: string; args: string }[];
   state: HostState;
 }
 
 const NEW = "0.2.0";
+// a small stand-in for the binary: only its bytes travel
+const work = mkdtempSync(join(tmpdir(), "pmon-deploy-test-"));
+const binaryPath = join(work, "pmon");
+writeFileSync(binaryPath, "pmon binary ".repeat(10_000));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const config = loadConfig(undefined, { env: {}, overrides: { "agent.interval_s": 2, "agent.jitter_s": 0 } });
 
 function sim(h: Partial<SimHost> = {}): SimHost {
@@ -26,6 +35,7 @@ function sim(h: Partial<SimHost> = {}): SimHost {
     previous: "",
     broken: new Set(),
     scripts: [],
+    uploads: [],
     state: { istate: 1, hasSecretHash: true, agentVersion: "0.1.0", lastReportAt: 1000 },
     ...h,
   };
@@ -37,10 +47,10 @@ function context(host: SimHost): DeployContext {
     if (!host.current || host.broken.has(host.current)) return;
     host.state = { ...host.state, agentVersion: host.current, lastReportAt: (host.state.lastReportAt ?? 0) + 1 };
   };
-  const runner: Runner = async (argv) => {
+  const runner: Runner = async (argv, opts) => {
     const cmd = argv[argv.length - 1]!;
     const step =
-      argv[0] === "scp" ? "scp"
+      cmd.includes("zstd -dcq") ? "upload"
       : cmd.includes('echo "arch=') ? "probe"
       : cmd.includes("start_client") ? "legacy"
       : cmd.includes("ln -f pmon pmon.prev") ? "install"
@@ -60,8 +70,11 @@ function context(host: SimHost): DeployContext {
         return {
           code: 0,
           stderr: "",
-          stdout: `arch=x86_64\nlibc=glibc 2.36\nsystemd=no\n${host.current ? `version=${host.current} (c)\n` : ""}free_kb=9999999\nsecret=yes\nprev=${host.previous ? "yes" : "no"}\n`,
+          stdout: `arch=x86_64\nlibc=glibc 2.36\nsystemd=no\n${host.current ? `version=${host.current} (c)\n` : ""}free_kb=9999999\nsecret=yes\nprev=${host.previous ? "yes" : "no"}\nzstd=yes\ngzip=yes\nsha256=yes\n`,
         };
+      case "upload":
+        host.uploads.push({ file: opts.stdinFile ?? "", args: cmd });
+        break;
       case "install":
         [host.previous, host.current] = [host.current, NEW];
         break;
@@ -81,7 +94,8 @@ function context(host: SimHost): DeployContext {
     config,
     log: createLogger("silent"),
     store: { getHost: async () => host.state, newSecret: async () => "s3cret" },
-    binaryPath: process.execPath,
+    binaryPath,
+    payloadDir: join(work, "payload"),
     versionLine: `${NEW} (c)`,
     version: NEW,
     runner,
@@ -109,15 +123,32 @@ describe("deployHost", () => {
     const h = sim();
     const r = await deployHost(context(h), request);
     expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
-    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "legacy", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "prepare", "upload", "install", "legacy", "config", "start"]);
     expect(h.state.agentVersion).toBe(NEW);
+  });
+
+  test("the binary goes compressed once, with its sha256, and the result says how many bytes went", async () => {
+    const a = sim();
+    const b = sim();
+    const [ra, rb] = await Promise.all([deployHost(context(a), request), deployHost(context(b), request)]);
+    expect(a.uploads).toHaveLength(1);
+    // one compressed file for both hosts
+    expect(b.uploads[0]!.file).toBe(a.uploads[0]!.file);
+    const packed = readFileSync(a.uploads[0]!.file);
+    expect(ra.codec).toBe("zstd");
+    expect(ra.bytesSent).toBe(packed.length);
+    expect(rb.bytesSent).toBe(packed.length);
+    expect(packed.length).toBeLessThan(statSync(binaryPath).size / 10);
+    expect(Buffer.from(Bun.zstdDecompressSync(packed)).equals(readFileSync(binaryPath))).toBe(true);
+    const sha = new Bun.CryptoHasher("sha256").update(readFileSync(binaryPath)).digest("hex");
+    expect(a.uploads[0]!.args).toContain(sha);
   });
 
   test("a host already on this version gets no copy", async () => {
     const h = sim({ current: NEW, state: { istate: 1, hasSecretHash: true, agentVersion: NEW, lastReportAt: 5 } });
     const r = await deployHost(context(h), request);
     expect(r.copied).toBe(false);
-    expect(h.scripts).not.toContain("scp");
+    expect(h.scripts).not.toContain("upload");
   });
 
   test("a new version that does not report is rolled back to the previous binary", async () => {
@@ -143,7 +174,7 @@ describe("deployHost", () => {
     const h = sim({ current: NEW, previous: "0.1.0", broken: new Set([NEW]) });
     const e = await failure(deployHost(context(h), request));
     expect(e.kind).toBe("rolled-back");
-    expect(h.scripts).not.toContain("scp");
+    expect(h.scripts).not.toContain("upload");
     expect(h.current).toBe("0.1.0");
   });
 

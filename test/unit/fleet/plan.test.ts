@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
 import { agentServers, renderAgentConfig } from "../../../src/deploy/agent-config.ts";
 import { chooseSystemd, incompatibility, reportDeadlineMs } from "../../../src/deploy/deploy.ts";
+import { chooseCodec } from "../../../src/deploy/payload.ts";
 import { retryDelayMs } from "../../../src/fleet/lifecycle.ts";
 import { mapBounded } from "../../../src/util/parallel.ts";
 import { glibcVersion, parseProbe } from "../../../src/deploy/remote-scripts.ts";
 import { shCommand, shQuote, shScript } from "../../../src/deploy/shquote.ts";
-import { classifySshFailure, scpArgv, sshArgv, sshTarget } from "../../../src/deploy/ssh.ts";
+import { classifySshFailure, sshArgv, sshTarget } from "../../../src/deploy/ssh.ts";
 import { checkInstallDir, renderAgentUnit, serverUnitText } from "../../../src/deploy/units.ts";
 import { rolloutShouldStop } from "../../../src/fleet/manager.ts";
 import { parse } from "smol-toml";
@@ -84,11 +85,6 @@ describe("ssh and scp argv", () => {
     expect(argv.slice(-3)).toEqual(["--", "ops@10.0.0.5", "true"]);
   });
 
-  test("scp uses -P, and brackets IPv6 literals", () => {
-    const argv = scpArgv({ ...t, host: "fd00::5" }, "/bin/pmon", "/opt/pmon/.pmon.upload");
-    expect(argv.slice(argv.indexOf("-P"), argv.indexOf("-P") + 2)).toEqual(["-P", "2222"]);
-    expect(argv.slice(-3)).toEqual(["--", "/bin/pmon", "ops@[fd00::5]:/opt/pmon/.pmon.upload"]);
-  });
 });
 
 describe("ssh failures become one-line causes", () => {
@@ -113,10 +109,16 @@ describe("ssh failures become one-line causes", () => {
 });
 
 describe("host probe", () => {
-  const probe = parseProbe("arch=x86_64\nlibc=glibc 2.36\nsystemd=no\nversion=0.1.0 (abc)\nfree_kb=1048576\nsecret=yes\nprev=no\n");
+  const probe = parseProbe("arch=x86_64\nlibc=glibc 2.36\nsystemd=no\nversion=0.1.0 (abc)\nfree_kb=1048576\nsecret=yes\nprev=no\nzstd=no\ngzip=yes\nsha256=yes\n");
 
   test("parses the probe script's key=value output", () => {
-    expect(probe).toEqual({ arch: "x86_64", libc: "glibc 2.36", systemd: false, version: "0.1.0 (abc)", freeKb: 1048576, hasSecret: true, hasPrevious: false });
+    expect(probe).toEqual({ arch: "x86_64", libc: "glibc 2.36", systemd: false, version: "0.1.0 (abc)", freeKb: 1048576, hasSecret: true, hasPrevious: false, zstd: false, gzip: true, sha256: true });
+  });
+
+  test("the binary travels as zstd where the host has it, else gzip, else as it is", () => {
+    expect(chooseCodec({ zstd: true, gzip: true })).toBe("zstd");
+    expect(chooseCodec({ zstd: false, gzip: true })).toBe("gzip");
+    expect(chooseCodec({ zstd: false, gzip: false })).toBe("none");
   });
 
   test("glibc versions from getconf and from ldd", () => {
