@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
-import { AgentSetupError } from "../agent/run.ts";
+import { initAgentKey } from "../agent/key-file.ts";
+import { AgentSetupError, secretPath } from "../agent/run.ts";
 import { formatReportSummary } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
 import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
@@ -19,7 +20,9 @@ export default defineCommand({
     "top-n": { type: "string", description: "Keep the top N processes by CPU, memory, disk and network (agent.top_n)" },
     server: { type: "string", description: "Server URL(s) to report to, comma-separated, first preferred (agent.servers)" },
     "data-dir": { type: "string", description: "Spool and secret directory (agent.data_dir)" },
-    "secret-file": { type: "string", description: "This host's secret (agent.secret_file; default <data-dir>/agent.secret)" },
+    "secret-file": { type: "string", description: "This host's private key file (agent.secret_file; default <data-dir>/agent.secret)" },
+    "init-key": { type: "boolean", description: "Used by pmon enroll: create this host's key if it has none, print its public key, exit" },
+    rekey: { type: "boolean", description: "With --init-key: replace an existing key" },
     interval: { type: "string", description: "Seconds between reports (agent.interval_s)" },
     "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
   },
@@ -36,6 +39,15 @@ export default defineCommand({
       "agent.interval_s": numberArg(args.interval),
     });
     await runCommand(args, overrides, async ({ config, log }) => {
+      if (args["init-key"]) {
+        try {
+          // only the public key leaves the host
+          process.stdout.write(initAgentKey(secretPath(config.agent), { fresh: Boolean(args.rekey) }).publicKey + "\n");
+        } catch (e) {
+          throw new UserError(`pmon agent --init-key: ${(e as Error).message}`);
+        }
+        return 0;
+      }
       if (!args.once) {
         // the long-running loop (server engineer): src/agent/command.ts
         try {

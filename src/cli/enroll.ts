@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { loadReplyKey, replyKeyPath } from "../server/reply-key.ts";
 import { registerHostWithSecret, writeSecretFile } from "../enroll/register.ts";
 import { takeHost } from "../store/fleet.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
@@ -46,7 +47,7 @@ export default defineCommand({
       }
       const db = await open(config, log);
       try {
-        if (noDeploy) return await registerOnly(db, hosts, args["secret-out"], log);
+        if (noDeploy) return await registerOnly(db, hosts, args["secret-out"], config, log);
         return await enroll(db, hosts, config, log);
       } finally {
         await db.close();
@@ -64,14 +65,16 @@ async function open(config: ResolvedConfig, log: Logger): Promise<Db> {
 }
 
 /** --no-deploy (hosts managed by other tools, and tests): register and write the secret. */
-async function registerOnly(db: Db, hosts: string[], out: string | undefined, log: Logger): Promise<number> {
+async function registerOnly(db: Db, hosts: string[], out: string | undefined, config: ResolvedConfig, log: Logger): Promise<number> {
   if (!out) throw new UserError("pmon enroll --no-deploy needs --secret-out FILE (where the host's secret is written)");
   if (hosts.length !== 1) throw new UserError("pmon enroll --no-deploy takes exactly one host (its secret goes to --secret-out)");
   const host = hosts[0]!;
   try {
+    // the fleet reply key's public half goes next to the host's key: the agent pins it
+    const replyKey = loadReplyKey(replyKeyPath(config.server), { create: true });
     const secret = await registerHostWithSecret(db, host);
-    writeSecretFile(out, secret);
-    log.info(`registered ${host} (istate 2, running; its agent is installed and upgraded by another tool, not pmon); secret written to ${out}`);
+    writeSecretFile(out, secret, [replyKey.publicKey]);
+    log.info(`registered ${host} (istate 2, running; its agent is installed and upgraded by another tool, not pmon); its private key and the server key ${replyKey.publicKey} written to ${out}`);
   } catch (e) {
     throw new UserError(`pmon enroll: ${(e as Error).message}`);
   }

@@ -1,12 +1,16 @@
 // The HTTP app as a plain fetch handler (testable without a port): routes, auth, body limits,
-// validation, and handing reports to the ingest queue.
+// validation, handing reports to the ingest queue, and signing every reply to a report.
 import type { Logger } from "../log.ts";
 import { HEADERS, ROUTES, type ReportReply } from "../protocol/api.ts";
 import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
+import type { KeyObject } from "node:crypto";
+import { SIGNATURE_RE, signReply } from "../protocol/api.ts";
+import { LruCache } from "../util/lru.ts";
 import { checkBearer, checkHost, checkSignature, checkTimestamp, readSignedHeaders, ReplayCache, type HostAuth } from "./auth.ts";
 import { decodeBody, readLimited } from "./body.ts";
+import { HostRateLimiter, InflightBudget } from "./limits.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
 import type { Ingest } from "./ingest.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -21,8 +25,14 @@ export interface AppDeps {
   listHosts(nowMs: number): Promise<unknown[]>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
+  /** the fleet reply key: every reply to a report is signed with it */
+  replyKey: KeyObject;
   maxBodyBytes: number;
   maxSkewS: number;
+  /** request bodies being read at once, all hosts (server.max_inflight_mb) */
+  maxInflightBytes: number;
+  /** reports per second per host (server.host_reports_per_s); bursts of twice this */
+  hostReportsPerS: number;
   /** a cheap store round trip for /healthz */
   pingStore?(): Promise<void>;
   /** extra fields for the reply to an accepted report (e.g. the alerts engineer's witnesses) */
@@ -40,75 +50,114 @@ export interface App {
   close(): void;
 }
 
+/** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
+const HOST_CACHE_CAP = 10_000;
+
 export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const version = deps.version ?? VERSION;
   const log = deps.log.withTag("server");
   const replays = new ReplayCache(deps.maxSkewS * 1000 * 2);
-  const hostCache = new Map<string, { row: HostAuth | undefined; until: number }>();
+  // unknown names are cached too (as undefined) so a flood of one name costs one query per period
+  const hostCache = new LruCache<string, { row: HostAuth | undefined }>(HOST_CACHE_CAP);
   const hostCacheMs = deps.hostCacheMs ?? 5000;
+  const inflight = new InflightBudget(deps.maxInflightBytes);
+  const rates = new HostRateLimiter(deps.hostReportsPerS, Math.max(2, deps.hostReportsPerS * 2));
+  let lastRatePrune = 0;
   let closed = false;
 
   async function lookupHost(host: string): Promise<HostAuth | undefined> {
     const t = now();
-    const hit = hostCache.get(host);
-    if (hit && hit.until > t) return hit.row;
+    const hit = hostCache.get(host, t);
+    if (hit) return hit.row;
     const row = await deps.getHost(host);
-    if (hostCacheMs > 0) hostCache.set(host, { row, until: t + hostCacheMs });
+    if (hostCacheMs > 0) hostCache.set(host, { row: row ? { istate: row.istate, secret_hash: row.secret_hash } : undefined }, t + hostCacheMs);
     return row;
   }
 
-  async function postReport(req: Request): Promise<Response> {
+  /** A report's fate is decided in order of cost: headers, host, length, then body and signature. */
+  async function postReport(req: Request, state: { bodyRead: boolean }): Promise<Response> {
     if (closed) throw new HttpError(503, "shutting_down", "server is shutting down");
     const receivedAt = now();
-    const raw = await readLimited(req, deps.maxBodyBytes);
     const signed = readSignedHeaders(req.headers);
     checkTimestamp(signed.timeMs, receivedAt, deps.maxSkewS);
-    const secretHash = checkHost(signed.host, await lookupHost(signed.host));
+    let publicKey = checkHost(signed.host, await lookupHost(signed.host));
+    const declared = req.headers.get("content-length");
+    if (declared === null || !/^\d{1,12}$/.test(declared)) throw new HttpError(411, "length_required", "a report needs a Content-Length header");
+    const length = Number(declared);
+    if (length > deps.maxBodyBytes) throw new HttpError(413, "too_large", `body larger than ${deps.maxBodyBytes} bytes (server.max_body_mb)`);
+    const release = inflight.reserve(length);
     try {
-      checkSignature(signed, secretHash, raw);
-    } catch (e) {
-      // The host may have been re-keyed (enrolled again) since its row was cached: look once more.
-      if (!hostCache.has(signed.host)) throw e;
-      hostCache.delete(signed.host);
-      checkSignature(signed, checkHost(signed.host, await lookupHost(signed.host)), raw);
-    }
-    replays.claim(signed.signature, signed.timeMs, receivedAt);
-    try {
-      const body = decodeBody(raw, req.headers.get("content-encoding"), deps.maxBodyBytes);
-      let parsed: unknown;
+      const raw = await readLimited(req, length);
+      state.bodyRead = true;
       try {
-        parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+        checkSignature(signed, publicKey, raw);
       } catch (e) {
-        throw new HttpError(400, "bad_json", `body is not valid JSON: ${(e as Error).message}`);
+        // The host may have been re-keyed (enrolled again) since its row was cached: look once more.
+        if (!hostCache.has(signed.host)) throw e;
+        hostCache.delete(signed.host);
+        publicKey = checkHost(signed.host, await lookupHost(signed.host));
+        checkSignature(signed, publicKey, raw);
       }
-      let report: Report;
+      release();
+      rates.take(signed.host, receivedAt);
+      if (receivedAt - lastRatePrune > 60_000) {
+        lastRatePrune = receivedAt;
+        rates.prune(receivedAt);
+      }
+      replays.claim(signed.signature, signed.timeMs, receivedAt);
       try {
-        report = decodeReport(parsed);
+        return await storeReport(req, raw, signed.host, receivedAt);
       } catch (e) {
-        if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
+        // The agent will resend after a server-side failure; let that resend through the replay cache.
+        if (!(e instanceof HttpError) || e.status >= 500) replays.release(signed.signature);
         throw e;
       }
-      if (report.host !== signed.host) {
-        throw new HttpError(403, "host_mismatch", `report.host "${report.host}" differs from ${HEADERS.host} "${signed.host}": a host can only write its own reports`);
-      }
-      const replay = req.headers.get(HEADERS.replay) === "1";
-      const outcome = await deps.ingest.submit(report, receivedAt, replay);
-      deps.metrics.accepted.inc({ outcome });
-      if (outcome === "duplicate") deps.metrics.duplicates.inc();
-      if (replay) deps.metrics.replays.inc();
-      const reply: ReportReply = {
-        ...(deps.replyExtras ? await deps.replyExtras(report) : {}),
-        ok: true,
-        server_version: version,
-        ...(outcome === "duplicate" ? { duplicate: true } : {}),
-      };
-      return jsonResponse(200, reply);
+    } finally {
+      release();
+    }
+  }
+
+  async function storeReport(req: Request, raw: Uint8Array, host: string, receivedAt: number): Promise<Response> {
+    const body = decodeBody(raw, req.headers.get("content-encoding"), deps.maxBodyBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
     } catch (e) {
-      // The agent will resend after a server-side failure; let that resend through the replay cache.
-      if (!(e instanceof HttpError) || e.status >= 500) replays.release(signed.signature);
+      throw new HttpError(400, "bad_json", `body is not valid JSON: ${(e as Error).message}`);
+    }
+    let report: Report;
+    try {
+      report = decodeReport(parsed);
+    } catch (e) {
+      if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
       throw e;
     }
+    if (report.host !== host) {
+      throw new HttpError(403, "host_mismatch", `report.host "${report.host}" differs from ${HEADERS.host} "${host}": a host can only write its own reports`);
+    }
+    const replay = req.headers.get(HEADERS.replay) === "1";
+    const outcome = await deps.ingest.submit(report, receivedAt, replay);
+    deps.metrics.accepted.inc({ outcome });
+    if (outcome === "duplicate") deps.metrics.duplicates.inc();
+    if (replay) deps.metrics.replays.inc();
+    const reply: ReportReply = {
+      ...(deps.replyExtras ? await deps.replyExtras(report) : {}),
+      ok: true,
+      server_version: version,
+      ...(outcome === "duplicate" ? { duplicate: true } : {}),
+    };
+    return jsonResponse(200, reply);
+  }
+
+  /** Every reply to a report carries the fleet reply key's signature over the request's signature. */
+  async function signed(req: Request, res: Response): Promise<Response> {
+    const requestSignature = req.headers.get(HEADERS.signature)?.toLowerCase() ?? "";
+    if (!SIGNATURE_RE.test(requestSignature)) return res;
+    const body = new Uint8Array(await res.arrayBuffer());
+    const headers = new Headers(res.headers);
+    headers.set(HEADERS.replySignature, signReply(deps.replyKey, requestSignature, res.status, body));
+    return new Response(body, { status: res.status, headers });
   }
 
   async function getHosts(req: Request): Promise<Response> {
@@ -127,7 +176,7 @@ export function createApp(deps: AppDeps): App {
     return jsonResponse(ok ? 200 : 503, { ok, server_version: version, store, queue: deps.ingest.depth, closing: closed });
   }
 
-  async function route(req: Request, path: string): Promise<Response> {
+  async function route(req: Request, path: string, state: { bodyRead: boolean }): Promise<Response> {
     const method = req.method;
     const allow = (m: string) => {
       if (method !== m) throw new HttpError(405, "method_not_allowed", `${path} accepts ${m} only`);
@@ -135,7 +184,7 @@ export function createApp(deps: AppDeps): App {
     switch (path) {
       case ROUTES.report:
         allow("POST");
-        return postReport(req);
+        return postReport(req, state);
       case ROUTES.hosts:
         allow("GET");
         return getHosts(req);
@@ -154,14 +203,19 @@ export function createApp(deps: AppDeps): App {
   return {
     async fetch(req) {
       const path = new URL(req.url).pathname;
+      const isReport = path === ROUTES.report;
+      const state = { bodyRead: false };
       try {
-        return await route(req, path);
+        const res = await route(req, path, state);
+        return isReport ? await signed(req, res) : res;
       } catch (e) {
         const err = toHttpError(e);
-        if (path === ROUTES.report) deps.metrics.rejected.inc({ reason: err.code });
+        if (isReport) deps.metrics.rejected.inc({ reason: err.code });
         if (err.status >= 500) log.warn(`${req.method} ${path}: ${err.status} ${err.message}`);
         else log.debug(`${req.method} ${path}: ${err.status} ${err.message}`);
-        return errorResponse(err);
+        // Refused before its body was read: close the connection rather than receive the rest.
+        const res = errorResponse(err, isReport && !state.bodyRead ? { connection: "close" } : {});
+        return isReport ? await signed(req, res) : res;
       }
     },
     close() {

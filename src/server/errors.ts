@@ -17,7 +17,7 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
-export function errorResponse(e: HttpError): Response {
+export function errorResponse(e: HttpError, headers: Record<string, string> = {}): Response {
   const body: ErrorReply = { ok: false, code: e.code, error: e.message };
-  return jsonResponse(e.status, body);
+  return jsonResponse(e.status, body, headers);
 }

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { registerHostWithSecret } from "../../src/enroll/register.ts";
 import { createLogger } from "../../src/log.ts";
+import type { KeyObject } from "node:crypto";
 import { hashSecret } from "../../src/protocol/api.ts";
+import { serverKeysOf } from "../helpers/keys.ts";
 import type { Db } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/open.ts";
 import { createServerCore, type ServerCore } from "../../src/server/run.ts";
@@ -16,6 +18,8 @@ export interface TestServer {
   db: Db;
   core: ServerCore;
   secrets: Record<string, string>;
+  /** the server's reply key, as agents pin it */
+  serverKeys: KeyObject[];
   /** "up" serves, "503" answers 503, "override" answers with `override` */
   mode: "up" | "503" | "override";
   override?: () => Response;
@@ -36,6 +40,7 @@ export async function startTestServer(hosts: string[]): Promise<TestServer> {
     db,
     core,
     secrets,
+    serverKeys: serverKeysOf(dir),
     mode: "up",
     requests: 0,
     async stop() {

@@ -45,7 +45,7 @@ function agent(host: string, servers: string[], opts: { intervalMs?: number; col
       inFlight--;
       return validReport(host, `${host}-${++seq}`, Date.now(), 1);
     },
-    transport: createTransport({ servers, secret: opts.secret ?? srv.secrets[host]!, log, timeoutMs: 5000 }),
+    transport: createTransport({ servers, secret: opts.secret ?? srv.secrets[host]!, serverKeys: srv.serverKeys, log, timeoutMs: 5000 }),
     spool,
     log,
     version: VERSION,
@@ -114,7 +114,7 @@ describe("agent loop", () => {
 
   test("an agent whose clock is an hour off learns the server's time from the stale refusal", async () => {
     const skewed = () => Date.now() - 3_600_000;
-    const t = createTransport({ servers: [srv.url], secret: srv.secrets.a1!, log, now: skewed });
+    const t = createTransport({ servers: [srv.url], secret: srv.secrets.a1!, serverKeys: srv.serverKeys, log, now: skewed });
     const report = validReport("a1", "a1-clock-1", skewed(), 1);
     const out = await t.send(JSON.stringify(report), { host: "a1", replay: false });
     expect(out.result.kind).toBe("delivered");
