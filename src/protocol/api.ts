@@ -50,7 +50,6 @@ export interface ErrorReply {
  *  403 unknown/removed host, host mismatch      → rejected, drop
  *  409 replayed request (same signature seen)   → retry: the next send is re-signed, so it is a new request
  *  408, 429                                     → retry later (429: over the per-host rate limit)
- *  411 no Content-Length                        → rejected, drop
  *  503 busy (bodies in flight over the cap)     → try the next server, else spool
  * A reply whose X-Pmon-Reply-Signature does not verify against a pinned server key is treated like a
  * network error: the report is kept and nothing in the reply is acted on.
@@ -66,7 +65,6 @@ export const STATUS = {
   methodNotAllowed: 405,
   timeout: 408,
   replay: 409,
-  lengthRequired: 411,
   tooLarge: 413,
   unsupportedMedia: 415,
   tooMany: 429,

@@ -82,9 +82,9 @@ export function createApp(deps: AppDeps): App {
     const signed = readSignedHeaders(req.headers);
     checkTimestamp(signed.timeMs, receivedAt, deps.maxSkewS);
     let publicKey = checkHost(signed.host, await lookupHost(signed.host));
+    // A body without a length (chunked) may be as large as allowed, so it reserves that much.
     const declared = req.headers.get("content-length");
-    if (declared === null || !/^\d{1,12}$/.test(declared)) throw new HttpError(411, "length_required", "a report needs a Content-Length header");
-    const length = Number(declared);
+    const length = declared !== null && /^\d{1,12}$/.test(declared) ? Number(declared) : deps.maxBodyBytes;
     if (length > deps.maxBodyBytes) throw new HttpError(413, "too_large", `body larger than ${deps.maxBodyBytes} bytes (server.max_body_mb)`);
     const release = inflight.reserve(length);
     try {

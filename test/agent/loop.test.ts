@@ -8,7 +8,7 @@ import { runAgentLoop, type RoundResult } from "../../src/agent/loop.ts";
 import { Spool } from "../../src/agent/spool.ts";
 import { createTransport } from "../../src/agent/transport.ts";
 import { createLogger } from "../../src/log.ts";
-import { EXIT_UPGRADE } from "../../src/protocol/api.ts";
+import { EXIT_UPGRADE, newKeyPair } from "../../src/protocol/api.ts";
 import { VERSION } from "../../src/version.ts";
 import { validReport } from "../server/fixtures.ts";
 import { deadUrl, startTestServer, until, type TestServer } from "./harness.ts";
@@ -94,7 +94,7 @@ describe("agent loop", () => {
   });
 
   test("a report the server refuses for good is dropped, not spooled", async () => {
-    const a = agent("a3", [srv.url], { secret: "not-the-secret" });
+    const a = agent("a3", [srv.url], { secret: newKeyPair().privateKeyPem });
     await until(() => a.rounds.length >= 3, 30_000, "3 rounds");
     a.stop.abort();
     const { stats } = await a.done;
@@ -105,7 +105,7 @@ describe("agent loop", () => {
 
   test("a server of another version makes the agent exit with EXIT_UPGRADE", async () => {
     srv.mode = "override";
-    srv.override = () => Response.json({ ok: true, server_version: "99.0.0" });
+    srv.override = (req) => srv.signedReply(req, 200, { ok: true, server_version: "99.0.0" });
     const a = agent("a4", [srv.url]);
     const { exitCode } = await a.done;
     srv.mode = "up";
