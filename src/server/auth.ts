@@ -5,6 +5,7 @@ import type { KeyObject } from "node:crypto";
 import { dirname } from "node:path";
 import { HEADERS, REPLAY_CODE, SIGNATURE_RE, STALE_CODE, hashSecret, newSecret, parsePublicKey, sha256Hex, signatureMatches, verifyReport } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
+import { tightenIfPresent } from "../util/private-files.ts";
 import { HttpError } from "./errors.ts";
 
 /** What auth needs to know about a host: its state and its public key (`ed25519:...`, "" when none). */
@@ -99,6 +100,7 @@ export function loadOperatorSecret(path: string): { hash: string; created: boole
     chmodSync(path, 0o600);
     return { hash: hashSecret(readFileSync(path, "utf8")), created: true };
   }
+  tightenIfPresent(path);
   const text = readFileSync(path, "utf8").trim();
   if (!text) throw new Error(`${path} is empty: delete it to have a new operator secret created`);
   return { hash: hashSecret(text), created: false };
