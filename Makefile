@@ -1,4 +1,5 @@
-# pmon: `make run` (try it on this machine), `make test` (everything CI runs), `make bench`.
+# pmon: `make run` (try it on this machine), `make test` (everything CI runs), `make test-unit` (seconds,
+# no services), `make bench`.
 SHELL := /bin/bash
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
@@ -7,7 +8,7 @@ COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 OUT ?= dist/pmon
 SOURCES := $(shell find src init -type f 2>/dev/null) package.json
 
-.PHONY: all deps build check test test-deps run stop bench clean
+.PHONY: all deps build check test test-unit test-deps run stop bench clean
 
 all: build
 
@@ -38,6 +39,10 @@ test-deps:
 
 test: deps test-deps build check
 	bash scripts/run-tests.sh
+
+# The fast tier: test/unit needs no root, network namespace, MariaDB, sshd, binary or live-kernel truth.
+test-unit: deps
+	bash scripts/run-tests.sh test/unit
 
 run: build
 	bash scripts/run-local.sh

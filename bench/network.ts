@@ -38,7 +38,6 @@ function mapStep(owners: SocketOwners, accounting: TrafficAccounting, sockets: D
     for (const s of sockets) if (accounting.ownerNeeded(s)) needed.add(s.inode);
     map = owners.resolve(
       sockets.map((s) => s.inode),
-      undefined,
       needed,
     );
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need beyond Node.js: a MariaDB server, an OpenSSH server and client, iproute2, a C compiler,
-# objdump (glibc symbol check) and systemd-analyze (unit files check).
+# objdump (glibc symbol check), systemd-analyze (unit files check), zsh and fish (completion tests) and
+# promtool (the /metrics format check).
 set -euo pipefail
 need=()
 command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
@@ -10,6 +11,9 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v cc >/dev/null || need+=(gcc)
 command -v objdump >/dev/null || need+=(binutils)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v zsh >/dev/null || need+=(zsh)             # shell completion tests
+command -v fish >/dev/null || need+=(fish)
+command -v promtool >/dev/null || need+=(prometheus) # promtool check metrics
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq

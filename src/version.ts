@@ -6,4 +6,3 @@ declare const PMON_COMMIT: string | undefined;
 
 export const VERSION: string = typeof PMON_VERSION === "string" && PMON_VERSION ? PMON_VERSION : pkg.version;
 export const COMMIT: string = typeof PMON_COMMIT === "string" && PMON_COMMIT ? PMON_COMMIT : "dev";
-export const VERSION_LINE = `pmon ${VERSION} (${COMMIT})`;

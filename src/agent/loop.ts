@@ -7,7 +7,7 @@ import type { Report } from "../protocol/report.ts";
 import type { Spool } from "./spool.ts";
 import type { SendOutcome, Transport } from "./transport.ts";
 
-/** What the alerts engineer's onRound (src/agent/server-down.ts) receives after each round. */
+/** What onRound (src/agent/server-down.ts) receives after each round. */
 export interface RoundResult {
   ok: boolean;
   reply?: Extract<SendOutcome["result"], { kind: "delivered" }>["reply"];

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parsePublicKey } from "../protocol/api.ts";
 import { privateDir } from "../util/private-files.ts";
-import { AgentSetupError, readAgentKey } from "./key-file.ts";
+import { AgentSetupError, readAgentKey } from "../keys/agent-key.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";

@@ -2,7 +2,7 @@
 // src/alerts/witnesses.ts); this agent remembers the last list. After alerts.server_down_rounds rounds
 // in a row that no server accepted, only the first witness of that list sends the alert, straight to
 // the channels (agents hold channel URLs, never database credentials), and the same agent sends the
-// recovery when a server accepts again. README.md ("Server down") states when this sends zero or two alerts.
+// recovery when a server accepts again. docs/alerts.md ("Server down") states when this sends zero or two alerts.
 import { hostname } from "node:os";
 import type { ResolvedConfig } from "../config/schema.ts";
 import { asLanguage, serverDownFiring, serverDownResolved, type Language } from "../alerts/messages.ts";
@@ -33,7 +33,7 @@ export interface ServerDownWatch {
   readonly state: { failedRounds: number; witnesses: readonly string[]; alerting: boolean; since?: number };
 }
 
-export const SERVER_DOWN = "server_down";
+const SERVER_DOWN = "server_down";
 
 export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
   const now = o.now ?? Date.now;

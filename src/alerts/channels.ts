@@ -11,7 +11,7 @@ export interface ChannelRequest {
 }
 
 /** The text robots show: the time on the first line, as the old WeCom messages had it. */
-export function robotText(event: AlertEvent): string {
+function robotText(event: AlertEvent): string {
   return `${formatTime(event.time)}\n${event.message}`;
 }
 

@@ -45,6 +45,12 @@ export interface AlertService {
 }
 
 const SILENT = "silent";
+/** how old the cached witness list may be when a reply asks for it */
+const WITNESS_CACHE_MS = 250;
+/** the witness list is refreshed this many times per witness_fresh_s, within these bounds */
+const WITNESS_REFRESHES_PER_WINDOW = 3;
+const WITNESS_REFRESH_MIN_MS = 50;
+const WITNESS_REFRESH_MAX_MS = 5000;
 
 export function createAlertService(o: AlertServiceOptions): AlertService {
   const a = o.config.alerts;
@@ -164,8 +170,8 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
       }
     },
     witnesses: () => {
-      // every reply asks; a quarter second of staleness is nothing next to witness_fresh_s
-      if (Math.abs(now() - witnessAt) > 250) recomputeWitnesses();
+      // every reply asks; WITNESS_CACHE_MS of staleness is nothing next to witness_fresh_s
+      if (Math.abs(now() - witnessAt) > WITNESS_CACHE_MS) recomputeWitnesses();
       return witnessCache;
     },
     checkSilent,
@@ -185,7 +191,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
           });
       }, a.check_every_s * 1000);
       // The witness list must follow deaths faster than the silent pass: a few refreshes per freshness window.
-      const witnessMs = Math.max(50, Math.min(5000, (a.witness_fresh_s * 1000) / 3));
+      const witnessMs = Math.max(WITNESS_REFRESH_MIN_MS, Math.min(WITNESS_REFRESH_MAX_MS, (a.witness_fresh_s * 1000) / WITNESS_REFRESHES_PER_WINDOW));
       let refreshing = false;
       const witnessTimer = setInterval(() => {
         if (refreshing) return;

@@ -99,7 +99,7 @@ export function createNotifier(opts: NotifierOptions): Required<Notifier> {
 const ROBOT_TEXT_BYTES = 1800;
 
 /** Joins alerts into messages of at most ROBOT_TEXT_BYTES, one alert per line. */
-export function joinForRobot(events: readonly AlertEvent[]): AlertEvent[] {
+function joinForRobot(events: readonly AlertEvent[]): AlertEvent[] {
   const out: AlertEvent[] = [];
   let group: AlertEvent[] = [];
   let bytes = 0;

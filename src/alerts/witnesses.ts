@@ -1,10 +1,10 @@
 // Server side of the server-down alert: which agents are the "witnesses" named in every reply.
 // The list is ordered by host name among hosts that reported recently, so every agent that got a
 // reply in the last interval holds the same list, and it changes only when a witness stops reporting
-// (or a host sorting earlier starts again). See README.md ("Server down") for the guarantee.
+// (or a host sorting earlier starts again). See docs/alerts.md ("Server down") for the guarantee.
 import type { RunningHost } from "../store/alerts.ts";
 
-export const WITNESS_COUNT = 3;
+const WITNESS_COUNT = 3;
 
 /**
  * Up to `count` fresh hosts by name. Hosts in `sameMachine` (the server's own host names) go last:

@@ -60,7 +60,7 @@ export interface CommandContext {
  * Loads the config (file < env < flags), makes the logger and runs `body`. Expected failures end as one
  * line on stderr: exit 2 for a bad config, the UserError's code otherwise. Stacks only at --log-level debug.
  */
-export async function runCommand(
+export async function runWithConfig(
   args: { config?: string; "log-level"?: string },
   overrides: LoadOptions["overrides"],
   body: (ctx: CommandContext) => Promise<number | void> | number | void,

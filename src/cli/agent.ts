@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
-import { initAgentKey } from "../agent/key-file.ts";
+import { initAgentKey } from "../keys/agent-key.ts";
 import { AgentSetupError, secretPath } from "../agent/run.ts";
 import { formatReportSummary } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
-import { commonArgs, definedOnly, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runWithConfig, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -38,7 +38,7 @@ export default defineCommand({
       "agent.secret_file": args["secret-file"],
       "agent.interval_s": numberArg(args.interval),
     });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       if (args["init-key"]) {
         try {
           // only the public key leaves the host
@@ -49,7 +49,7 @@ export default defineCommand({
         return 0;
       }
       if (!args.once) {
-        // the long-running loop (server engineer): src/agent/command.ts
+        // the long-running loop: src/agent/command.ts
         try {
           return await runAgentCommand(config, log);
         } catch (e) {

@@ -1,15 +1,8 @@
 import { defineCommand } from "citty";
-import type { ResolvedConfig } from "../config/schema.ts";
-import { DEPLOY_LEASE_MS } from "../enroll/lifecycle.ts";
-import { mapBounded, ProgressLines } from "../enroll/parallel.ts";
-import { removeAndRecord, type HostOutcome } from "../enroll/run.ts";
-import { checkInstallDir } from "../enroll/units.ts";
-import type { Logger } from "../log.ts";
-import { setSecretHash, takeHost } from "../store/fleet.ts";
-import { getHost, ISTATE } from "../store/hosts.ts";
-import { openStore } from "../store/open.ts";
+import { checkDeployConfig, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
-import { commonArgs, runCommand, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
+import { ProgressLines } from "../view/progress.ts";
+import { commonArgs, runWithConfig, sshArgs, storeAndSshOverrides, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "remove", description: "Take hosts out of the fleet: stop and disable the agent, delete its files and secret, refuse its reports (hosts registered with --no-deploy: revoke the secret only, no ssh)" },
@@ -21,48 +14,29 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = storeAndSshOverrides(args);
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       const hosts = [...new Set((args._ as string[]).length ? (args._ as string[]) : [args.host])];
+      const rlog = log.withTag("remove");
+      let fleet: Fleet | undefined;
       try {
-        checkInstallDir(config.deploy.install_dir);
+        checkDeployConfig(config);
+        fleet = await openFleet(config, log);
+        const progress = new ProgressLines((line) => rlog.info(line), hosts.length);
+        const outcomes = await fleet.remove(hosts, (h, text) => progress.update(h, text));
+        for (const o of outcomes) if (!o.ok) rlog.error(`${o.rshost}: ${o.detail}`);
+        process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
+        const failed = outcomes.filter((o) => !o.ok).length;
+        if (failed > 0) {
+          rlog.error(`${failed} host(s) could not be cleaned up; their reports are refused already, and a running server retries the clean-up`);
+          return 1;
+        }
+        return 0;
       } catch (e) {
-        throw new UserError(`pmon remove: ${(e as Error).message}`);
-      }
-      let db;
-      try {
-        db = await openStore(config.server, log);
-      } catch (e) {
-        throw new UserError(`pmon remove: cannot open the store: ${(e as Error).message.split("\n")[0]}`);
-      }
-      try {
-        for (const h of hosts) if (!(await getHost(db, h))) throw new UserError(`pmon remove: ${h} is not enrolled`);
-        return await remove(db, hosts, config, log);
+        if (e instanceof FleetRequestError) throw new UserError(`pmon remove: ${e.message}`);
+        throw e;
       } finally {
-        await db.close();
+        await fleet?.close();
       }
     });
   },
 });
-
-async function remove(db: Awaited<ReturnType<typeof openStore>>, hosts: string[], config: ResolvedConfig, log: Logger): Promise<number> {
-  const rlog = log.withTag("remove");
-  const progress = new ProgressLines((line) => rlog.info(line), hosts.length);
-  const outcomes = await mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
-    progress.update(rshost, "revoking its secret");
-    // Revoked before anything else: from here on the server refuses the host's reports (istate 0, no secret).
-    await takeHost(db, rshost, ISTATE.toRemove, Date.now(), Date.now() + DEPLOY_LEASE_MS);
-    await setSecretHash(db, rshost, "", Date.now());
-    const out = await removeAndRecord({ db, config, log }, { rshost, onStep: (h, step) => progress.update(h, step) });
-    if (out.ok) progress.update(rshost, "removed");
-    else rlog.error(`${rshost}: ${out.detail}`);
-    return out;
-  });
-  process.stdout.write(renderOutcomes(outcomes, process.stdout.isTTY === true));
-
-  const failed = outcomes.filter((o) => !o.ok).length;
-  if (failed > 0) {
-    rlog.error(`${failed} host(s) could not be cleaned up; their reports are refused already, and a running server retries the clean-up`);
-    return 1;
-  }
-  return 0;
-}

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { runServer } from "../server/run.ts";
-import { commonArgs, definedOnly, runCommand, storeArgs, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, runWithConfig, storeArgs, UserError } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "server", description: "Receive signed agent reports over HTTP, store them, manage hosts and alerts" },
@@ -11,7 +11,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
-    await runCommand(args, overrides, async ({ config, log }) => {
+    await runWithConfig(args, overrides, async ({ config, log }) => {
       let handle;
       try {
         handle = await runServer(config, log);
@@ -32,8 +32,5 @@ export default defineCommand({
       });
       return 0;
     });
-    // Everything is drained and closed by now; a stray timer in some loop must not delay the exit
-    // (measured: ~10 s without this).
-    if (process.exitCode === 0) process.exit(0);
   },
 });

@@ -5,14 +5,15 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import { getHosts } from "../client/api.ts";
 import { openDb, redactUrl, StoreUnavailableError, type Db } from "../store/db.ts";
 import { storageUrl } from "../store/open.ts";
-import { hostStatuses, isProblem, type HostStatus } from "../store/status.ts";
+import { isProblem, type HostStatus } from "../protocol/api.ts";
+import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
-export type Source = "store" | "api";
+type Source = "store" | "api";
 
 /** auto: the store when it is reachable from here (a MySQL URL, or an existing SQLite file), else the server's API. */
-export function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
+function chooseSource(wanted: string, server: ResolvedConfig["server"]): Source {
   if (wanted === "store" || wanted === "api") return wanted;
   if (wanted !== "auto") throw new UserError(`--from must be store, api or auto, got "${wanted}"`);
   const url = storageUrl(server);
@@ -59,24 +60,28 @@ async function fromApi(config: ResolvedConfig): Promise<HostStatus[]> {
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  if (!Array.isArray(reply.hosts)) throw new UserError(`${config.server.url}: the reply holds no host list`);
-  return reply.hosts as HostStatus[];
+  return reply.hosts;
 }
 
 export default defineCommand({
   meta: { name: "status", description: "Every host: state, agent version, last report, CPU, memory, disks, network, top process. Exits 1 when a host is silent or failed." },
   args: {
     ...commonArgs,
+    host: { type: "positional", description: "Only these hosts (default: every host)", required: false },
     json: { type: "boolean", description: "Print JSON for scripts" },
     from: { type: "string", description: "Where to read: store (the database), api (the server's GET /v1/hosts) or auto", default: "auto" },
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       const now = Date.now();
       const source = chooseSource(String(args.from), config.server);
       const silentAfterMs = config.alerts.silent_after_s * 1000;
-      const hosts = source === "store" ? await withStore(config.server, (db) => hostStatuses(db, now, { silentAfterMs })) : await fromApi(config);
+      const all = source === "store" ? await withStore(config.server, (db) => hostStatuses(db, now, { silentAfterMs })) : await fromApi(config);
+      const wanted = args._ as string[];
+      const unknown = wanted.filter((h) => !all.some((s) => s.host === h));
+      if (unknown.length) throw new UserError(`pmon status: not enrolled: ${unknown.join(", ")}`, 1);
+      const hosts = wanted.length ? all.filter((s) => wanted.includes(s.host)) : all;
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
       process.stdout.write(args.json ? JSON.stringify({ hosts }, null, 2) + "\n" : renderStatus(hosts, { colour }));
       return hosts.some(isProblem) ? 1 : 0;

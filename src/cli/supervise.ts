@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { supervise } from "../enroll/supervisor.ts";
-import { checkInstallDir } from "../enroll/units.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { supervise } from "../deploy/supervisor.ts";
+import { checkInstallDir } from "../deploy/units.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 
 // Started by the deploy on hosts without systemd; not meant to be run by hand.
 export default defineCommand({
@@ -11,7 +11,7 @@ export default defineCommand({
     "install-dir": { type: "string", description: "Where pmon, pmon.toml and pmon.log live", required: true },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       let dir: string;
       try {
         dir = checkInstallDir(args["install-dir"]);

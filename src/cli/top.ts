@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { HOST_RE } from "../protocol/report.ts";
-import { TOP_BY, topAt, topRange, type TopBy } from "../store/history.ts";
+import { TOP_BY, type TopBy } from "../protocol/top.ts";
+import { topAt, topRange } from "../store/history.ts";
 import { parseTime, TimeParseError } from "../util/time.ts";
 import { renderTop } from "../view/top.ts";
-import { commonArgs, runCommand, UserError } from "./_shared.ts";
+import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 import { withStore } from "./status.ts";
 
 function time(flag: string, text: string, now: number): number {
@@ -32,7 +33,7 @@ export default defineCommand({
     color: { type: "boolean", description: "Colour the table (default: when stdout is a terminal and NO_COLOR is unset)" },
   },
   async run({ args }) {
-    await runCommand(args, {}, async ({ config }) => {
+    await runWithConfig(args, {}, async ({ config }) => {
       const now = Date.now();
       const by = String(args.by) as TopBy;
       if (!TOP_BY.includes(by)) throw new UserError(`--by must be one of ${TOP_BY.join(", ")}, got "${args.by}"`);

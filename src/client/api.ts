@@ -1,7 +1,7 @@
 // Typed HTTP calls to the server: the one place on the calling side that knows URLs and status codes.
 import type { KeyObject } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { HEADERS, isRetryable, MAX_REPLY_BYTES, ROUTES, signedHeaders, verifyReply, type ErrorReply, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, isRetryable, MAX_REPLY_BYTES, ROUTES, signedHeaders, verifyReply, type ErrorReply, type HostsReply, type ReportReply } from "../protocol/api.ts";
 
 export type PostResult =
   /** 2xx: the server stored it (or already had it) */
@@ -106,13 +106,6 @@ async function readReply(res: Response, max: number): Promise<Uint8Array | undef
   return Buffer.concat(chunks);
 }
 
-export interface HostsReply {
-  ok: true;
-  server_version: string;
-  now: number;
-  hosts: unknown[];
-}
-
 /** GET /v1/hosts with the operator secret; throws a one-line Error on failure. */
 export async function getHosts(serverUrl: string, operatorSecret: string, timeoutMs = 10_000): Promise<HostsReply> {
   let res: Response;
@@ -132,7 +125,15 @@ export async function getHosts(serverUrl: string, operatorSecret: string, timeou
     throw new Error(`${serverUrl}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
   }
   if (!res.ok) throw new Error(`${serverUrl}: HTTP ${res.status}: ${(body as ErrorReply).error ?? text.slice(0, 200)}`);
-  return body as HostsReply;
+  if (!isHostsReply(body)) throw new Error(`${serverUrl}: the reply holds no host list`);
+  return body;
+}
+
+/** The shape check a reply must pass before its rows are used as HostStatus. */
+function isHostsReply(body: unknown): body is HostsReply {
+  if (!body || typeof body !== "object") return false;
+  const hosts = (body as { hosts?: unknown }).hosts;
+  return Array.isArray(hosts) && hosts.every((h) => h && typeof h === "object" && typeof (h as { host?: unknown }).host === "string" && typeof (h as { state?: unknown }).state === "string");
 }
 
 function joinUrl(base: string, path: string): string {

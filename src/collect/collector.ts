@@ -1,5 +1,5 @@
 // createCollector: a stateful object whose collect() returns one Report with rates since the previous
-// call. collect() is synchronous (all reads are sync: cheapest in CPU, see feasibility §5); the first call
+// call. collect() is synchronous (all reads are sync: cheaper in CPU than async reads of many small files); the first call
 // only primes the counters and returns null. State kept between calls: previous counters of live
 // processes (vanished ones are dropped), of disks and interfaces, and cached cmdline args/uids.
 import { randomUUID } from "node:crypto";
@@ -45,7 +45,7 @@ const NO_NETWORK_CAPABILITIES = { sock_diag: false };
  * costs as much as the sockets on the host (15-20 ms with 2,000 of them) and servers rarely change ports,
  * so a port opened later shows up within this time.
  */
-export const LISTEN_REFRESH_S = 300;
+const LISTEN_REFRESH_S = 300;
 
 export function createCollector(opts: CollectorOptions): Collector {
   const userName = createUserResolver(opts.passwdPath);

@@ -42,7 +42,7 @@ export interface TimedNetworkSample extends NetworkSample {
 }
 
 export interface SockDiagNetworkCollector extends NetworkCollector {
-  sample(interfaces: InterfaceStats[], livePids?: ReadonlySet<number>): TimedNetworkSample;
+  sample(interfaces: InterfaceStats[]): TimedNetworkSample;
 }
 
 /**
@@ -99,7 +99,7 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   const poll = probe.destroy ? setInterval(drainDestroyed, DESTROY_POLL_MS) : undefined;
   poll?.unref();
 
-  function sample(interfaces: InterfaceStats[], livePids?: ReadonlySet<number>): TimedNetworkSample {
+  function sample(interfaces: InterfaceStats[]): TimedNetworkSample {
     const now = clock();
     const windowMs = last === null ? 0 : now - last;
     last = now;
@@ -130,7 +130,6 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
     for (const s of sockets) if (accounting.ownerNeeded(s)) needed.add(s.inode);
     const map = owners.resolve(
       sockets.map((s) => s.inode),
-      livePids,
       needed,
     );
     if (owners.stats.fdDirsDenied > deniedBefore) countError(errors, "net_fd_denied", owners.stats.fdDirsDenied - deniedBefore);

@@ -18,7 +18,7 @@ export const USER_HZ = 100;
  * Page size for statm. 4096 on x86_64 (and default arm64 kernels); 64 KiB-page arm64/ppc64 kernels
  * would under-report by 16x. Good enough for the fleets pmon targets; reading it needs sysconf via FFI.
  */
-export const PAGE_SIZE = 4096;
+const PAGE_SIZE = 4096;
 
 /** What is kept between scans for a live process: its counters and the things that never change. */
 export interface ProcState {

@@ -1,4 +1,4 @@
-// Contracts of the collect layer: what a collector needs, and the network hook the "net" side implements.
+// Contracts of the collect layer: what a collector needs, and the network collector it may be given.
 import type { Logger } from "../log.ts";
 import type { ProcFs } from "../procfs/fs.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
@@ -13,13 +13,13 @@ export interface NetworkSample {
   errors: Record<string, number>;
 }
 
-/** Implemented by src/collect/network.ts (the "net" engineer); optional for createCollector. */
+/** Implemented by src/collect/network.ts; optional for createCollector. */
 export interface NetworkCollector {
   /**
-   * Called once per collection, after the interfaces and the process scan, before selection.
-   * `livePids` are the processes seen in this scan (so vanished ones can be dropped).
+   * Called once per collection, after the interface counters and before the process scan (so sockets
+   * and processes are read as close together as possible); its byPid rates are merged into the scan.
    */
-  sample(interfaces: InterfaceStats[], livePids?: ReadonlySet<number>): NetworkSample;
+  sample(interfaces: InterfaceStats[]): NetworkSample;
   /** Called by the collector's priming call: the next sample's window starts now (what came before is dropped). */
   restart?(): void;
   capabilities: Record<string, boolean | number | string>;

@@ -1,7 +1,7 @@
 // uid -> user name from /etc/passwd, read once per collector (a lookup per process would be far too slow).
 import { readFileSync } from "node:fs";
 
-export const DEFAULT_PASSWD_PATH = "/etc/passwd";
+const DEFAULT_PASSWD_PATH = "/etc/passwd";
 
 export function parsePasswd(text: string): Map<number, string> {
   const users = new Map<number, string>();

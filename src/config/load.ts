@@ -7,7 +7,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
+const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
@@ -20,6 +20,15 @@ export interface LoadOptions {
  * /etc/pmon/pmon.toml when it exists, else defaults alone.
  */
 export function loadConfig(path?: string, opts: LoadOptions = {}): ResolvedConfig {
+  return resolveConfig(path, opts).config;
+}
+
+/** Where a non-default value came from: "FILE:LINE", "environment variable PMON_X" or "option for KEY". */
+export type ConfigSources = Map<ConfigKey | "alerts.channels", string>;
+
+/** loadConfig, plus the source of every value that is not the default (for `pmon config check`). */
+export function resolveConfig(path?: string, opts: LoadOptions = {}): { config: ResolvedConfig; sources: ConfigSources } {
+  const sources: ConfigSources = new Map();
   const env = opts.env ?? process.env;
   const file = path ?? env.PMON_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
   const values = new Map<ConfigKey, unknown>();
@@ -28,19 +37,22 @@ export function loadConfig(path?: string, opts: LoadOptions = {}): ResolvedConfi
 
   if (file !== undefined) {
     const parsed = readToml(file);
-    channels = readFileSections(parsed.doc, parsed.text, file, values);
+    channels = readFileSections(parsed.doc, parsed.text, file, values, sources);
   }
   for (const key of Object.keys(KEYS) as ConfigKey[]) {
     const name = envName(key);
     const raw = env[name];
-    if (raw !== undefined) values.set(key, check(key, fromEnv(key, raw), `environment variable ${name}`));
+    if (raw === undefined) continue;
+    values.set(key, check(key, fromEnv(key, raw), `environment variable ${name}`));
+    sources.set(key, `environment variable ${name}`);
   }
   for (const [key, v] of Object.entries(opts.overrides ?? {})) {
     if (v === undefined) continue;
     if (!(key in KEYS)) throw new ConfigError(`unknown setting "${key}"`);
     values.set(key as ConfigKey, check(key as ConfigKey, v, `option for ${key}`));
+    sources.set(key as ConfigKey, `command-line option for ${key}`);
   }
-  return build(values, channels, file);
+  return { config: build(values, channels, file), sources };
 }
 
 /** PMON_AGENT_INTERVAL_S for agent.interval_s */
@@ -66,7 +78,7 @@ function readToml(file: string): { doc: Record<string, unknown>; text: string } 
   }
 }
 
-function readFileSections(doc: Record<string, unknown>, text: string, file: string, values: Map<ConfigKey, unknown>): AlertChannel[] {
+function readFileSections(doc: Record<string, unknown>, text: string, file: string, values: Map<ConfigKey, unknown>, sources: ConfigSources): AlertChannel[] {
   let channels: AlertChannel[] = [];
   for (const [section, body] of Object.entries(doc)) {
     if (!(SECTIONS as readonly string[]).includes(section)) {
@@ -77,10 +89,12 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
       const key = `${section}.${name}`;
       if (key === "alerts.channels") {
         channels = readChannels(v, file, text);
+        sources.set("alerts.channels", where(file, text, "alerts", "channels").replace(/:\d+$/, "") + channelLines(text));
         continue;
       }
       if (!(key in KEYS)) throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"`);
       values.set(key as ConfigKey, check(key as ConfigKey, v, where(file, text, section, name)));
+      sources.set(key as ConfigKey, where(file, text, section, name));
     }
   }
   return channels;
@@ -114,6 +128,12 @@ function where(file: string, text: string, section: string, key?: string): strin
   const lines = text.split("\n");
   const start = lines.findIndex((l) => isHeader(l, section));
   return lineAfter(file, lines, start, key);
+}
+
+/** ":L1,L2" : the lines of the [[alerts.channels]] headers. */
+function channelLines(text: string): string {
+  const lines = text.split("\n").flatMap((l, n) => (isHeader(l, "alerts.channels") ? [n + 1] : []));
+  return lines.length ? `:${lines.join(",")}` : "";
 }
 
 /** "file:line" of `key` in the index-th [[alerts.channels]] table (or of its header). */

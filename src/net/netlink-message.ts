@@ -1,12 +1,11 @@
 // Netlink framing: nlmsghdr and rtattr, parsed strictly so a short or corrupt buffer is rejected, never misread.
 // Netlink uses the host's byte order (little-endian on every platform pmon ships for).
 
-export const NLMSG_HDRLEN = 16;
+const NLMSG_HDRLEN = 16;
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_DUMP = 0x300;
 
 /** A message or attribute that does not fit its buffer or breaks the framing rules. */
@@ -23,7 +22,7 @@ export interface NetlinkMessage {
   payload: Uint8Array;
 }
 
-export const align4 = (n: number): number => (n + 3) & ~3;
+const align4 = (n: number): number => (n + 3) & ~3;
 
 export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

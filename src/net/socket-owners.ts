@@ -31,11 +31,10 @@ export class SocketOwners {
 
   /**
    * Updates the map for the sockets of the current dump (inode 0 = no file yet) and returns it.
-   * `livePids` (this round's process scan, when there is one) saves checking each owner's /proc entry.
    * `needed` limits the search to the sockets whose owner matters now (listeners, sockets that moved bytes):
    * an idle new socket is looked up once it carries traffic.
    */
-  resolve(inodes: Iterable<number>, livePids?: ReadonlySet<number>, needed?: ReadonlySet<number>): ReadonlyMap<number, number> {
+  resolve(inodes: Iterable<number>, needed?: ReadonlySet<number>): ReadonlyMap<number, number> {
     this.sample++;
     this.stats.fdDirsRead = 0;
     this.stats.linksRead = 0;
@@ -45,7 +44,7 @@ export class SocketOwners {
     const alive = new Map<number, boolean>();
     for (const [inode, pid] of this.owner) {
       let ok = alive.get(pid);
-      if (ok === undefined) alive.set(pid, (ok = livePids ? livePids.has(pid) : existsSync(join(this.procRoot, String(pid)))));
+      if (ok === undefined) alive.set(pid, (ok = existsSync(join(this.procRoot, String(pid)))));
       if (!current.has(inode) || !ok) this.owner.delete(inode);
     }
     for (const inode of this.missing.keys()) if (!current.has(inode)) this.missing.delete(inode);
@@ -82,7 +81,9 @@ export class SocketOwners {
     }
     this.listedLastScan = listed;
     for (const pid of this.fdCache.keys()) if (!listed.has(pid)) this.fdCache.delete(pid);
-    for (const pid of [...fresh, ...known, ...others]) {
+    // numeric order within each group, so the scan does not depend on the filesystem's directory order
+    const byPid = (a: number, b: number) => a - b;
+    for (const pid of [...fresh.sort(byPid), ...[...known].sort(byPid), ...others.sort(byPid)]) {
       this.scanPid(pid, wanted, liveSockets, useCache);
       if (wanted.size === 0) return;
     }

@@ -3,9 +3,7 @@
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { readProcBytes, readProcText, type ReadBytes } from "./read.ts";
 
-export const DEFAULT_PROC_ROOT = "/proc";
-export const DEFAULT_SYS_ROOT = "/sys";
-
+const DEFAULT_PROC_ROOT = "/proc";
 export interface ProcFs {
   readonly root: string;
   /** whole file as latin1 text; `path` is absolute (already joined under root); see readProcText for singleRecord */

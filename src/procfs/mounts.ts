@@ -9,7 +9,7 @@ export interface MountEntry {
 }
 
 /** "\040" -> " " and friends, as the kernel escapes space, tab, newline and backslash. */
-export function unescapeMountField(s: string): string {
+function unescapeMountField(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 

@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 
 /** Hard cap: cmdline can be as long as ARG_MAX; nothing pmon reads needs more than this. */
-export const MAX_READ_BYTES = 1024 * 1024;
+const MAX_READ_BYTES = 1024 * 1024;
 
 let buffer = Buffer.allocUnsafe(64 * 1024);
 

@@ -28,7 +28,7 @@ export interface ReportReply {
   ok: true;
   server_version: string;
   duplicate?: boolean;
-  /** filled by the alerts engineer's server-down design */
+  /** the agents that watch for this server going silent (the server-down alert) */
   witnesses?: string[];
   [extra: string]: unknown;
 }
@@ -56,7 +56,7 @@ export interface ErrorReply {
  *  413 body too large                           → rejected, drop
  *  5xx, network error                           → try the next server, else spool
  */
-export const STATUS = {
+const STATUS = {
   ok: 200,
   badRequest: 400,
   unauthorized: 401,
@@ -201,4 +201,64 @@ export function newSecret(): string {
 /** How the server stores the operator secret: sha256 hex of the secret text (trimmed). */
 export function hashSecret(secret: string): string {
   return sha256Hex(secret.trim());
+}
+
+/** The states of an enrolled host as `pmon status`, GET /v1/hosts and the pmon_hosts metric show them. */
+export const HOST_STATES = ["pending", "running", "removing", "removed", "failed", "silent"] as const;
+export type HostState = (typeof HOST_STATES)[number];
+
+export interface HostStatus {
+  host: string;
+  state: HostState;
+  /** the legacy tb_monitor_host_config.istate */
+  istate: number;
+  agent_version: string | null;
+  /** server clock, epoch ms */
+  last_report_at: number | null;
+  /** now - last_report_at */
+  age_ms: number | null;
+  clock_skew_ms: number | null;
+  deploy_error: string | null;
+  /** busy share of all cores: 100 - idle */
+  cpu_pct: number | null;
+  load1: number | null;
+  mem_used_pct: number | null;
+  /** the fullest filesystem */
+  fs_max_pct: number | null;
+  fs_max_mount: string | null;
+  net_rx_bytes_per_s: number | null;
+  net_tx_bytes_per_s: number | null;
+  /** the process that used the most CPU in the latest report */
+  top_process: { pid: number; comm: string; instance: string; cpu_pct: number } | null;
+}
+
+/** Hosts that make `pmon status` exit non-zero. */
+export function isProblem(h: HostStatus): boolean {
+  return h.state === "silent" || h.state === "failed";
+}
+
+/** Reply to GET /v1/hosts (HTTP 200). */
+export interface HostsReply {
+  ok: true;
+  server_version: string;
+  /** server clock, epoch ms */
+  now: number;
+  hosts: HostStatus[];
+}
+
+/** What one host's deployment or removal ended in (`pmon enroll`, `pmon remove`, the server's manager). */
+export const HOST_OUTCOME_STATES = ["running", "failed", "rolled back", "removed", "remove failed"] as const;
+export type HostOutcomeState = (typeof HOST_OUTCOME_STATES)[number];
+
+export interface HostOutcome {
+  rshost: string;
+  ok: boolean;
+  state: HostOutcomeState;
+  detail: string;
+  /** why it failed: a deploy error kind, or "internal" for an unexpected error */
+  kind?: string;
+  /** failures in a row after this one (failed deployments) */
+  failures?: number;
+  version?: string;
+  previousVersion?: string;
 }

@@ -1,7 +1,7 @@
 // The HTTP app as a plain fetch handler (testable without a port): routes, auth, body limits,
 // validation, handing reports to the ingest queue, and signing every reply to a report.
 import type { Logger } from "../log.ts";
-import { HEADERS, ROUTES, type ErrorReply, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, ROUTES, type ErrorReply, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
 import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
@@ -22,7 +22,9 @@ export interface AppDeps {
   /** the host's auth row, or undefined when not enrolled; throws StoreUnavailableError when the store is down */
   getHost(host: string): Promise<HostAuth | undefined>;
   /** rows for GET /v1/hosts */
-  listHosts(nowMs: number): Promise<unknown[]>;
+  listHosts(nowMs: number): Promise<HostStatus[]>;
+  /** hosts by state for /metrics; the gauge is left out while the store does not answer */
+  hostCounts?(nowMs: number): Promise<Record<string, number>>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
   /** the fleet reply key: every reply to a report is signed with it */
@@ -35,7 +37,7 @@ export interface AppDeps {
   hostReportsPerS: number;
   /** a cheap store round trip for /healthz */
   pingStore?(): Promise<void>;
-  /** extra fields for the reply to an accepted report (e.g. the alerts engineer's witnesses) */
+  /** extra fields for the reply to an accepted report (e.g. the server-down alert's witnesses) */
   replyExtras?(report: Report): Promise<Record<string, unknown>> | Record<string, unknown>;
   /** the clock that decides "now" (tests move it) */
   now?(): number;
@@ -178,7 +180,18 @@ export function createApp(deps: AppDeps): App {
 
   async function getHosts(req: Request): Promise<Response> {
     checkBearer(req.headers, deps.operatorHash);
-    return jsonResponse(200, { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) });
+    const reply: HostsReply = { ok: true, server_version: version, now: now(), hosts: await deps.listHosts(now()) };
+    return jsonResponse(200, reply);
+  }
+
+  async function countHosts(): Promise<void> {
+    if (!deps.hostCounts) return;
+    deps.metrics.hosts.values.clear();
+    try {
+      for (const [state, n] of Object.entries(await deps.hostCounts(now()))) deps.metrics.hosts.set(n, { state });
+    } catch (e) {
+      deps.log.debug(`pmon_hosts left out: ${(e as Error).message}`);
+    }
   }
 
   async function healthz(): Promise<Response> {
@@ -210,6 +223,7 @@ export function createApp(deps: AppDeps): App {
       case ROUTES.metrics:
         allow("GET");
         deps.metrics.queueDepth.set(deps.ingest.depth);
+        await countHosts();
         return new Response(deps.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
       default:
         throw new HttpError(404, "not_found", `no route ${method} ${path}`);

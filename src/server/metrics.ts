@@ -1,6 +1,8 @@
 // A tiny Prometheus text-format registry: counters and gauges with labels, and one summary for store latency.
 
 import { renderAlertMetrics } from "../alerts/metrics.ts";
+import { renderFleetMetrics } from "../fleet/metrics.ts";
+import { renderProcessMetrics } from "./process-metrics.ts";
 
 type Labels = Record<string, string>;
 
@@ -69,6 +71,7 @@ export interface ServerMetrics {
   storeLatency: Histogram;
   queueDepth: Family;
   clockSkewAgents: Family;
+  hosts: Family;
   render(): string;
 }
 
@@ -78,14 +81,15 @@ export function createMetrics(): ServerMetrics {
     rejected: new Family("pmon_reports_rejected_total", "Reports refused, by reason", "counter"),
     duplicates: new Family("pmon_reports_duplicate_total", "Accepted reports whose id was already stored", "counter"),
     replays: new Family("pmon_spool_replays_total", "Accepted reports that came from an agent's spool (X-Pmon-Replay: 1)", "counter"),
-    rows: new Family("pmon_rows_written_total", "Rows written to the store (see rowsOf in src/server/ingest.ts)", "counter"),
+    rows: new Family("pmon_rows_written_total", "Rows written to the store, all tables together", "counter"),
     batches: new Family("pmon_store_batches_total", "writeReports calls, by outcome", "counter"),
     storeLatency: new Histogram("pmon_store_write_seconds", "Duration of one writeReports batch"),
     queueDepth: new Family("pmon_ingest_queue_depth", "Reports waiting to be written", "gauge"),
     clockSkewAgents: new Family("pmon_agents_clock_skewed", "Hosts whose clock differs from the server's by more than server.clock_warn_s", "gauge"),
+    hosts: new Family("pmon_hosts", "Enrolled hosts by state, as pmon status shows them", "gauge"),
   };
   return {
     ...m,
-    render: () => Object.values(m).map((f) => f.render()).join("\n") + "\n" + renderAlertMetrics(),
+    render: () => Object.values(m).map((f) => f.render()).join("\n") + "\n" + renderAlertMetrics() + renderFleetMetrics() + renderProcessMetrics(),
   };
 }

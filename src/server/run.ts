@@ -9,7 +9,7 @@ import { getHost, recordReportSeen } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
-import { hostStatuses } from "../store/status.ts";
+import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
@@ -17,11 +17,11 @@ import { createSkewTracker } from "./clock.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
-import { startManager } from "./manager.ts";
+import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
 import type { KeyObject } from "node:crypto";
 import { privateDir } from "../util/private-files.ts";
-import { loadReplyKey, replyKeyPath } from "./reply-key.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
 
 export interface ServerHandle {
   /** the bound port (useful with port 0) */
@@ -34,16 +34,8 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** What the manager and alert loops get; each returns a stop function. */
-export interface LoopContext {
-  config: ResolvedConfig;
-  log: Logger;
-  db: Db;
-  metrics: ServerMetrics;
-  /** host:port this server listens on, e.g. for server heartbeats */
-  address: string;
-}
-export type StopLoop = () => Promise<void> | void;
+/** Stops one of the server's background loops (manager, alerts, retention). */
+type StopLoop = () => Promise<void> | void;
 
 const HOUR_MS = 3_600_000;
 
@@ -78,6 +70,7 @@ export function createServerCore(
     ingest,
     getHost: (host) => getHost(db, host),
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
+    hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
     replyKey,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
@@ -106,7 +99,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   if (replyKey.created) slog.info(`created the fleet reply key ${replyKey.path} (mode 0600); copy this file to every other server of the fleet (docs/security.md)`);
   slog.info(`reply key ${replyKey.publicKey}`);
   const db = await openStore(s, log);
-  // HOOK(alerts): witnesses in every reply, saturation checks on every stored batch (src/alerts/loop.ts)
+  // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyKey: replyKey.privateKey, replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
 
@@ -133,9 +126,8 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 
   const loops: StopLoop[] = [];
   loops.push(startRetention(db, s.retention_days, slog));
-  const ctx: LoopContext = { config, log, db, metrics, address };
-  loops.push(startManager(ctx)); // HOOK(fleet): the deploy/remove/upgrade loop (src/server/manager.ts)
-  loops.push(alerts.start()); // HOOK(alerts): silent-host pass and witness refresh (src/alerts/loop.ts)
+  loops.push(startManager({ config, log, db })); // deploy, remove, upgrade
+  loops.push(alerts.start()); // silent-host pass and witness refresh
 
   let stopping: Promise<void> | undefined;
   return {

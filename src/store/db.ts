@@ -130,47 +130,63 @@ function openSqlite(path: string): Db {
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
-  // One connection: async transactions must not interleave, so they queue behind each other.
+  // One connection, so transactions are serialised: each waits for the previous one to end, and only
+  // the handle passed to its fn runs inside it. A concurrent caller can never join another caller's
+  // transaction (and lose its rows when that one rolls back).
   let queue: Promise<unknown> = Promise.resolve();
   let inTx = false;
-  const direct: Db = {
-    dialect: "sqlite",
-    async query<T>(sql: string, params: readonly unknown[] = []) {
-      return db.query(sql).all(...(params as never[])) as T[];
-    },
-    async exec(sql: string, params: readonly unknown[] = []) {
-      const r = db.query(sql).run(...(params as never[]));
-      return { affectedRows: r.changes, insertId: Number(r.lastInsertRowid) };
-    },
-    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-      if (inTx) return fn(direct);
-      const run = async () => {
-        inTx = true;
-        db.exec("BEGIN IMMEDIATE");
-        try {
-          const out = await fn(direct);
-          db.exec("COMMIT");
-          return out;
-        } catch (e) {
-          db.exec("ROLLBACK");
-          throw e;
-        } finally {
-          inTx = false;
-        }
+  const run = async <T>(sql: string, params: readonly unknown[], how: "all" | "run") => {
+    const stmt = db.query(sql);
+    return (how === "all" ? stmt.all(...(params as never[])) : stmt.run(...(params as never[]))) as T;
+  };
+  const query = async <T>(sql: string, params: readonly unknown[] = []) => run<T[]>(sql, params, "all");
+  const exec = async (sql: string, params: readonly unknown[] = []) => {
+    const r = await run<{ changes: number; lastInsertRowid: number | bigint }>(sql, params, "run");
+    return { affectedRows: r.changes, insertId: Number(r.lastInsertRowid) };
+  };
+  const transaction = <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
+    const body = async () => {
+      let open = true;
+      const check = () => {
+        if (!open) throw new Error("transaction handle used after its transaction ended");
       };
-      const p = queue.then(run, run);
-      queue = p.catch(() => {});
-      return p;
-    },
+      const tx: Db = {
+        dialect: "sqlite",
+        query: async (sql, params) => (check(), query(sql, params)),
+        exec: async (sql, params) => (check(), exec(sql, params)),
+        // nested: already inside this transaction
+        transaction: (inner) => (check(), inner(tx)),
+        close: async () => {
+          throw new Error("cannot close the store from inside a transaction");
+        },
+      };
+      inTx = true;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const out = await fn(tx);
+        db.exec("COMMIT");
+        return out;
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      } finally {
+        open = false;
+        inTx = false;
+      }
+    };
+    const p = queue.then(body, body);
+    queue = p.catch(() => {});
+    return p;
+  };
+  // Outside a transaction, statements wait for a running transaction to end (they would join it).
+  return {
+    dialect: "sqlite",
+    query: (sql, params) => (inTx ? queue.then(() => query(sql, params)) : query(sql, params)),
+    exec: (sql, params) => (inTx ? queue.then(() => exec(sql, params)) : exec(sql, params)),
+    transaction,
     async close() {
       await queue;
       db.close();
     },
-  };
-  // Outside a transaction, statements also wait for a running transaction to finish.
-  return {
-    ...direct,
-    query: (sql, params) => (inTx ? queue.then(() => direct.query(sql, params)) : direct.query(sql, params)),
-    exec: (sql, params) => (inTx ? queue.then(() => direct.exec(sql, params)) : direct.exec(sql, params)),
   } as Db;
 }

@@ -1,4 +1,4 @@
-// Queries of the fleet manager (owned by the "fleet" engineer) on tb_monitor_host_config. A deployment
+// Queries of the fleet (src/fleet/) on tb_monitor_host_config. A deployment
 // claims its row by pushing next_deploy_at into the future (a lease): with several servers on one
 // database only the UPDATE that changed the row deploys, and a crashed server's lease simply expires.
 import { sqlTime, type Db } from "./db.ts";

@@ -5,42 +5,8 @@
 // Index use (both on tb_monitor_*_info (rshost, a_time), which every time-series table has):
 //  - "the sample at or before T" is one MAX(a_time) lookup per host on tb_monitor_host_info;
 //  - the rows of those samples are fetched by (rshost = ? AND a_time = ?) pairs: one index range each.
+import type { TopBy, TopResult, TopRow } from "../protocol/top.ts";
 import { fromSqlTime, sqlTime, type Db } from "./db.ts";
-
-export const TOP_BY = ["cpu", "mem", "io", "net"] as const;
-export type TopBy = (typeof TOP_BY)[number];
-
-export interface TopRow {
-  host: string;
-  pid: number;
-  /** epoch ms; pid + start_time identify the process */
-  start_time: number;
-  instance: string;
-  comm: string;
-  cmdline: string;
-  /** cpu: % of one core; mem: RSS bytes; io: read+write bytes/s; net: rx+tx bytes/s (averages in range mode) */
-  value: number;
-  /** value / (kept processes + rest) of its host: at that sample, or summed over the range */
-  share: number | null;
-  /** at-mode: the time of the sample used (epoch ms); range-mode: the last sample the process was kept in */
-  sample_time: number;
-  /** samples the process was kept in, and samples its host sent (1 and 1 in at-mode) */
-  samples: number;
-  host_samples: number;
-}
-
-export interface TopResult {
-  mode: "at" | "range";
-  by: TopBy;
-  limit: number;
-  host?: string;
-  at?: number;
-  from?: number;
-  to?: number;
-  /** hosts with at least one sample in the window */
-  hosts: number;
-  rows: TopRow[];
-}
 
 export interface TopQuery {
   by: TopBy;
@@ -50,7 +16,7 @@ export interface TopQuery {
 }
 
 /** How far back "the sample at or before T" may be: older means the host was not reporting at T. */
-export const DEFAULT_LOOKBACK_MS = 10 * 60_000;
+const DEFAULT_LOOKBACK_MS = 10 * 60_000;
 
 // The measured value in the units of TopRow.value; io and net are stored in KB/s (legacy units).
 const VALUE_SQL: Record<TopBy, (t: string) => string> = {

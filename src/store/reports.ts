@@ -70,7 +70,7 @@ const kbs = (bytesPerS: number) => round(bytesPerS / KB, 2);
 const txt = (s: string) => s.toWellFormed();
 
 /** The command line as the legacy `remarks` (whitespace collapsed); kernel threads get "[comm]". */
-export function processRemarks(p: { cmdline: string; comm: string }): string {
+function processRemarks(p: { cmdline: string; comm: string }): string {
   const cmd = txt(p.cmdline).replace(/\s+/g, " ").trim();
   return cmd || `[${txt(p.comm)}]`;
 }
@@ -212,6 +212,12 @@ export function sampleTime(reportTime: number, receivedAt: number, hostSkewMs: n
 /** md5 -> the UTC day its dictionary row was last written or touched, per database handle */
 const memoMd5 = new WeakMap<Db, Map<string, number>>();
 const MD5_MEMO_MAX = 200_000;
+/** keys per `IN (...)` list: far below both databases' placeholder limits, and a short statement */
+const IN_LIST_CHUNK = 1000;
+/** a deadlocked batch waits RETRY_STEP_MS × attempt plus up to RETRY_JITTER_MS, so the two do not collide again */
+const RETRY_STEP_MS = 10;
+const RETRY_JITTER_MS = 20;
+const DEADLOCK_ATTEMPTS = 3;
 const DAY_MS = 86_400_000;
 
 /**
@@ -249,7 +255,7 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
   });
   // duplicates already stored
   const candidates = items.map((it, i) => ({ it, i })).filter(({ i }) => outcomes[i] === "stored");
-  for (const chunk of chunks(candidates, 1000)) {
+  for (const chunk of chunks(candidates, IN_LIST_CHUNK)) {
     const seen = await tx.query<{ rshost: string; report_id: string }>(
       `SELECT rshost, report_id FROM tb_monitor_report_seen WHERE (rshost, report_id) IN (${valuesPlaceholders(chunk.length, 2)})`,
       chunk.flatMap(({ it }) => [it.report.host, txt(it.report.id)]),
@@ -286,7 +292,7 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
   if (touched.length) {
     const lastSeen = sqlTime(day * DAY_MS);
     await insertRows(tx, { table: "tb_monitor_process_info", columns: COLUMNS.process_info, rows: touched.map((k) => [...dict.get(k)!.slice(0, 3), lastSeen]) }, true);
-    for (const chunk of chunks(touched, 1000)) {
+    for (const chunk of chunks(touched, IN_LIST_CHUNK)) {
       await tx.exec(`UPDATE tb_monitor_process_info SET a_time = ? WHERE a_time < ? AND md5_str IN (${chunk.map(() => "?").join(",")})`, [lastSeen, lastSeen, ...chunk]);
     }
   }
@@ -300,20 +306,20 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
 // InnoDB picks a victim when two batches lock rows in different orders; the batch is simply retried.
 const RETRYABLE = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */]);
 
-async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = DEADLOCK_ATTEMPTS): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (e) {
       if (i >= attempts || !RETRYABLE.has((e as { errno?: number }).errno ?? 0)) throw e;
-      await Bun.sleep(10 * i + Math.random() * 20);
+      await Bun.sleep(RETRY_STEP_MS * i + Math.random() * RETRY_JITTER_MS);
     }
   }
 }
 
 async function hostSkews(db: Db, hosts: string[]): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
-  for (const chunk of chunks(hosts, 1000)) {
+  for (const chunk of chunks(hosts, IN_LIST_CHUNK)) {
     const rows = await db.query<{ rshost: string; clock_skew_ms: number | null }>(
       `SELECT rshost, clock_skew_ms FROM tb_monitor_host_config WHERE rshost IN (${chunk.map(() => "?").join(",")})`,
       chunk,

@@ -26,7 +26,7 @@ export interface RetentionResult {
 }
 
 /** MySQL TO_DAYS() of the UTC day containing `ms`. */
-export function toDays(ms: number): number {
+function toDays(ms: number): number {
   return Math.floor(ms / DAY_MS) + TO_DAYS_EPOCH;
 }
 

@@ -3,7 +3,7 @@
 // (mysqlInitSql() renders it, test/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
-// (see README.md, "Storage and schema"). Time-series tables on MySQL are RANGE-partitioned by day on a_time
+// (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
 // (retention.ts adds and drops the daily partitions), which is why their primary key is (id, a_time).
 import type { Db, Dialect } from "./db.ts";
 
@@ -270,7 +270,7 @@ function sqliteCreate(t: TableDef): string[] {
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
  * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
  */
-export const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "legacy tables with pmon columns",

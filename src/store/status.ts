@@ -1,47 +1,16 @@
 // The state of every enrolled host with the figures of its latest report: what `pmon status` prints
 // and what GET /v1/hosts returns. Reads tb_monitor_host_config plus the rows of each host's newest
 // sample (every table of one report shares its a_time).
+import { HOST_STATES, type HostState, type HostStatus } from "../protocol/api.ts";
 import type { Db } from "./db.ts";
 import { fromSqlTime } from "./db.ts";
-
-export type HostState = "pending" | "running" | "removing" | "removed" | "failed" | "silent";
-
-export interface HostStatus {
-  host: string;
-  state: HostState;
-  /** the legacy tb_monitor_host_config.istate */
-  istate: number;
-  agent_version: string | null;
-  /** server clock, epoch ms */
-  last_report_at: number | null;
-  /** now - last_report_at */
-  age_ms: number | null;
-  clock_skew_ms: number | null;
-  deploy_error: string | null;
-  /** busy share of all cores: 100 - idle */
-  cpu_pct: number | null;
-  load1: number | null;
-  mem_used_pct: number | null;
-  /** the fullest filesystem */
-  fs_max_pct: number | null;
-  fs_max_mount: string | null;
-  net_rx_bytes_per_s: number | null;
-  net_tx_bytes_per_s: number | null;
-  /** the process that used the most CPU in the latest report */
-  top_process: { pid: number; comm: string; instance: string; cpu_pct: number } | null;
-}
 
 export interface HostStatusOptions {
   /** a running host without a report for this long is silent (alerts.silent_after_s) */
   silentAfterMs?: number;
 }
 
-export const DEFAULT_SILENT_AFTER_MS = 120_000;
-
-/** Hosts that make `pmon status` exit non-zero. */
-export function isProblem(h: HostStatus): boolean {
-  return h.state === "silent" || h.state === "failed";
-}
+const DEFAULT_SILENT_AFTER_MS = 120_000;
 
 interface ConfigRow {
   rshost: string;
@@ -55,12 +24,30 @@ interface ConfigRow {
 }
 
 /** The state name for the legacy istate, the deploy error and the report age. */
-export function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
+function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
   if (row.istate === -1) return "removed";
   if (row.deploy_error) return "failed";
   if (row.istate === 0) return "removing";
   if (row.istate === 2) return sinceLastMs !== null && sinceLastMs > silentAfterMs ? "silent" : "running";
   return "pending";
+}
+
+/** How many enrolled hosts are in each state (for /metrics): host_config alone, no report is read. */
+export async function hostStateCounts(db: Db, nowMs: number, silentAfterMs = DEFAULT_SILENT_AFTER_MS): Promise<Record<HostState, number>> {
+  const counts = Object.fromEntries(HOST_STATES.map((s) => [s, 0])) as Record<HostState, number>;
+  const rows = await db.query<{ istate: number; deploy_error: string | null; last_report_at: number | string | null; created_at: string | null }>(
+    "SELECT istate, deploy_error, last_report_at, created_at FROM tb_monitor_host_config",
+  );
+  for (const r of rows) {
+    const since = silenceReference(num(r.last_report_at), r.created_at);
+    counts[hostState({ istate: Number(r.istate), deploy_error: r.deploy_error }, since === null ? null : nowMs - since, silentAfterMs)]++;
+  }
+  return counts;
+}
+
+/** The time a host's silence counts from: its last report, or when it was enrolled if it never reported. */
+function silenceReference(lastReportMs: number | null, createdAt: string | null): number | null {
+  return lastReportMs ?? (createdAt && !createdAt.startsWith("2022-01-01") ? fromSqlTime(createdAt) : null);
 }
 
 const num = (v: unknown): number | null => {
@@ -135,8 +122,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
 
   return hosts.map((h): HostStatus => {
     const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
-    // A host that never reported is judged from when it was enrolled.
-    const since = lastReport ?? (h.created_at && !h.created_at.startsWith("2022-01-01") ? fromSqlTime(h.created_at) : null);
+    const since = silenceReference(lastReport, h.created_at);
     const row = info.get(h.rshost);
     const cpu = jsonObject(row?.cpu_info);
     const mem = jsonObject(row?.mem_info);

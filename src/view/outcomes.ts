@@ -1,4 +1,4 @@
-import type { HostOutcome } from "../enroll/run.ts";
+import type { HostOutcome } from "../protocol/api.ts";
 import { renderTable } from "./table.ts";
 
 /** The summary table `pmon enroll` and `pmon remove` print: one line per host. */

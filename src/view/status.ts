@@ -1,5 +1,5 @@
 // `pmon status` as text: one line per host. Pure: rows and "now" in, a string out.
-import type { HostState, HostStatus } from "../store/status.ts";
+import type { HostState, HostStatus } from "../protocol/api.ts";
 import { formatAge } from "../util/time.ts";
 import { formatNumber, formatPct, formatRate } from "./format.ts";
 import { renderTable, type Colour, type Column } from "./table.ts";

@@ -23,7 +23,7 @@ const ANSI: Record<Exclude<Colour, undefined>, [string, string]> = {
   bold: ["\x1b[1m", "\x1b[22m"],
 };
 
-export function paint(text: string, colour: Colour, enabled: boolean): string {
+function paint(text: string, colour: Colour, enabled: boolean): string {
   if (!enabled || !colour) return text;
   const [on, off] = ANSI[colour];
   return on + text + off;

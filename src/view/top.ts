@@ -1,5 +1,5 @@
 // `pmon top` as text: the heaviest processes at a moment or over a range. Pure.
-import type { TopBy, TopResult, TopRow } from "../store/history.ts";
+import type { TopBy, TopResult, TopRow } from "../protocol/top.ts";
 import { formatUtc } from "../util/time.ts";
 import { formatBytes, formatPct, formatRate, formatShare } from "./format.ts";
 import { renderTable, type Column } from "./table.ts";

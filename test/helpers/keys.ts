@@ -2,7 +2,7 @@
 // pinned keys an agent's transport needs.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { loadReplyKey } from "../../src/server/reply-key.ts";
+import { loadReplyKey } from "../../src/keys/reply-key.ts";
 
 export function serverKeysOf(dataDir: string): KeyObject[] {
   return [createPublicKey(loadReplyKey(join(dataDir, "reply.key"), { create: true }).privateKey)];

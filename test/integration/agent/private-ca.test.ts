@@ -6,14 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readAgentCredentials } from "../../../src/agent/run.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
-import { writeAgentKeyFile } from "../../../src/agent/key-file.ts";
+import { writeAgentKeyFile } from "../../../src/keys/agent-key.ts";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
-import { loadReplyKey, replyKeyPath } from "../../../src/server/reply-key.ts";
+import { loadReplyKey, replyKeyPath } from "../../../src/keys/reply-key.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import { openStore } from "../../../src/store/open.ts";
-import { validReport } from "../../server/fixtures.ts";
+import { validReport } from "../../helpers/server/fixtures.ts";
 
 const log = createLogger("silent");
 let dir: string;

@@ -10,8 +10,8 @@ import { createTransport } from "../../../src/agent/transport.ts";
 import { createLogger } from "../../../src/log.ts";
 import { EXIT_UPGRADE, HEADERS, MAX_REPLY_BYTES, newKeyPair, privateKeyOf, signReply } from "../../../src/protocol/api.ts";
 import { VERSION } from "../../../src/version.ts";
-import { validReport } from "../../server/fixtures.ts";
-import { startTestServer, until, type TestServer } from "../../agent/harness.ts";
+import { validReport } from "../../helpers/server/fixtures.ts";
+import { startTestServer, until, type TestServer } from "../../helpers/agent/harness.ts";
 
 const log = createLogger("silent");
 let srv: TestServer;

@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
-import { registerHostWithSecret } from "../../../src/enroll/register.ts";
+import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
 import { HEADERS, hashSecret, ROUTES, sha256Hex } from "../../../src/protocol/api.ts";
 import { createServerCore } from "../../../src/server/run.ts";
 import { migrate, TABLES } from "../../../src/store/schema.ts";
-import { BACKENDS } from "../../store/backends.ts";
-import { reportRequest, validReport } from "../../server/fixtures.ts";
+import { BACKENDS } from "../../helpers/store/backends.ts";
+import { reportRequest, validReport } from "../../helpers/server/fixtures.ts";
 
 const HOST = "victim-1";
 

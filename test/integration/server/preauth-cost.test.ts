@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ROUTES } from "../../../src/protocol/api.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
-import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../server/procs.ts";
+import { enrollNoDeploy, freePort, startAgent, startServer, waitHttp, type Proc } from "../../helpers/server/procs.ts";
 
 const MiB = 1024 * 1024;
 const FLOOD_REQUESTS = 200_000;

@@ -1,0 +1,193 @@
+// Deploying one host: probe it, copy the binary when its version differs, write the agent's config and
+// secret, start the agent (systemd or pmon's supervisor), and wait for its first report to reach the
+// store. A new binary that does not report is rolled back to pmon.prev. Removal undoes all of it.
+import { statSync } from "node:fs";
+import type { ResolvedConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { renderAgentConfig } from "./agent-config.ts";
+import { glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD_NAME, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
+import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
+import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
+
+/** What deploying needs to know about a host from the store. */
+export interface HostState {
+  istate: number;
+  hasSecretHash: boolean;
+  agentVersion: string;
+  /** server clock, epoch ms */
+  lastReportAt: number | null;
+}
+
+/** The store operations a deployment uses (src/fleet/lifecycle.ts implements them over the Db). */
+export interface FleetStore {
+  getHost(rshost: string): Promise<HostState | undefined>;
+  /** gives the host a fresh secret (keeping its istate) and returns it */
+  newSecret(rshost: string): Promise<string>;
+}
+
+export type DeployStep = "connecting" | "checking" | "copying" | "configuring" | "starting" | "waiting for first report" | "rolling back" | "removing";
+
+export interface DeployContext {
+  config: ResolvedConfig;
+  store: FleetStore;
+  log: Logger;
+  /** the binary to ship: process.execPath */
+  binaryPath: string;
+  /** `pmon --version` of that binary, e.g. "0.1.0 (abc123)" */
+  versionLine: string;
+  /** VERSION alone, as agents report it */
+  version: string;
+  runner?: Runner;
+  onStep?: (rshost: string, step: DeployStep, detail?: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface DeployRequest {
+  rshost: string;
+  target: SshTarget;
+  installDir: string;
+}
+
+export interface DeployResult {
+  rshost: string;
+  /** false when the remote binary already had this version */
+  copied: boolean;
+  /** the version the host ran before, when this deployment replaced it */
+  previousVersion?: string;
+  systemd: boolean;
+  /** ms from start until the first report arrived */
+  reportedAfterMs: number;
+}
+
+/** The compiled Bun binary needs glibc 2.17 or newer on x86_64 and arm64 hosts. */
+const MIN_GLIBC: [number, number] = [2, 17];
+const ARCH_OF: Record<string, string[]> = { x64: ["x86_64", "amd64"], arm64: ["aarch64", "arm64"] };
+/** room beyond the binary itself for the upload, config and first logs */
+const SPACE_MARGIN = 32 * 1024 * 1024;
+
+/** Why the binary cannot run on a probed host, or null when it can. Pure. */
+export function incompatibility(probe: ProbeResult, localArch: string = process.arch): string | null {
+  const archs = ARCH_OF[localArch] ?? [localArch];
+  if (!archs.includes(probe.arch)) return `binary cannot run there: the host is ${probe.arch || "of unknown architecture"}, the binary is built for ${archs[0]}`;
+  const glibc = glibcVersion(probe.libc);
+  if (!glibc) return `binary cannot run there: no GNU libc found (${probe.libc || "unknown libc"}); pmon needs glibc >= ${MIN_GLIBC.join(".")}`;
+  if (glibc[0] < MIN_GLIBC[0] || (glibc[0] === MIN_GLIBC[0] && glibc[1] < MIN_GLIBC[1])) {
+    return `binary cannot run there: glibc ${glibc.join(".")} is older than ${MIN_GLIBC.join(".")}`;
+  }
+  return null;
+}
+
+/** Whether to use systemd on a host, from deploy.use_systemd and what the probe found. */
+export function chooseSystemd(setting: string, probe: ProbeResult): boolean {
+  if (setting === "yes") return true;
+  if (setting === "no") return false;
+  return probe.systemd;
+}
+
+/** How long a new agent may take to report: two intervals plus its start jitter and a start-up grace. */
+export function reportDeadlineMs(config: ResolvedConfig): number {
+  return (2 * config.agent.interval_s + config.agent.jitter_s) * 1000 + 10_000;
+}
+
+export async function deployHost(ctx: DeployContext, req: DeployRequest): Promise<DeployResult> {
+  const now = ctx.now ?? Date.now;
+  const step = (s: DeployStep, detail?: string) => ctx.onStep?.(req.rshost, s, detail);
+  const installDir = checkInstallDir(req.installDir);
+  const remote = new Remote(req.target, ctx.runner ?? spawnRunner);
+  const started = now();
+
+  step("connecting");
+  const probe = parseProbe(await remote.script("probing the host", PROBE, [installDir]));
+  step("checking");
+  const why = incompatibility(probe);
+  if (why) throw new DeployError("unsupported", why);
+  const systemd = chooseSystemd(ctx.config.deploy.use_systemd, probe);
+
+  const needCopy = probe.version !== ctx.versionLine;
+  if (needCopy) {
+    const size = statSync(ctx.binaryPath).size;
+    if (Number.isFinite(probe.freeKb) && probe.freeKb * 1024 < size + SPACE_MARGIN) {
+      throw new DeployError("no-space", `no space: ${installDir} has ${Math.floor(probe.freeKb / 1024)} MiB free, pmon needs ${Math.ceil((size + SPACE_MARGIN) / 1048576)} MiB`);
+    }
+    step("copying", `${Math.round(size / 1048576)} MiB`);
+    await remote.script("creating the install dir", PREPARE, [installDir]);
+    await remote.copy("copying the binary", ctx.binaryPath, `${installDir}/${UPLOAD_NAME}`);
+    await remote.script("installing the binary", INSTALL, [installDir]);
+  }
+
+  const host = await ctx.store.getHost(req.rshost);
+  // What to go back to if the new agent fails: the binary this deployment just replaced, or, when an
+  // earlier attempt swapped the binary and then failed, pmon.prev if the host last reported another version.
+  const previous =
+    needCopy && probe.version
+      ? firstWord(probe.version)
+      : !needCopy && probe.hasPrevious && host?.agentVersion && host.agentVersion !== ctx.version
+        ? host.agentVersion
+        : undefined;
+
+  let cause: DeployError;
+  try {
+    step("configuring");
+    const secret = !host?.hasSecretHash || !probe.hasSecret ? await ctx.store.newSecret(req.rshost) : "";
+    const agentConfig = renderAgentConfig({ config: ctx.config, rshost: req.rshost, installDir });
+    await remote.script("writing the agent config", WRITE_CONFIG, [installDir], { stdin: `${secret}\n${agentConfig}` });
+
+    step("starting", systemd ? "systemd" : "supervisor");
+    // "Reported" means a report newer than the last one the store had: no clock comparison across machines.
+    const before = (await ctx.store.getHost(req.rshost))?.lastReportAt ?? null;
+    await startAgent(remote, installDir, systemd);
+
+    step("waiting for first report");
+    const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
+    if (reported !== null) return { rshost: req.rshost, copied: needCopy, previousVersion: previous, systemd, reportedAfterMs: now() - started };
+    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s)`);
+  } catch (e) {
+    // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.
+    if (!(e instanceof DeployError) || !previous) throw e;
+    cause = e;
+  }
+  // A first install has nothing to go back to.
+  if (!previous) throw new DeployError("no-report", `agent did not report: ${cause.message.replace(/^agent \S+ did not report \((.*)\)$/, "$1")}`);
+
+  step("rolling back", previous);
+  const beforeRollback = (await ctx.store.getHost(req.rshost))?.lastReportAt ?? null;
+  try {
+    await remote.script("rolling back", ROLLBACK, [installDir]);
+    await startAgent(remote, installDir, systemd);
+  } catch (e) {
+    throw new DeployError(cause.kind, `${cause.message}, and the rollback to ${previous} failed: ${(e as Error).message}`);
+  }
+  const back = await waitForReport(ctx, req.rshost, previous, beforeRollback, reportDeadlineMs(ctx.config));
+  throw new DeployError("rolled-back", `rolled back to ${previous}: ${cause.message}${back ? "" : "; the rolled-back agent has not reported yet either"}`);
+}
+
+function firstWord(s: string): string {
+  return s.trim().split(/\s+/)[0] ?? s;
+}
+
+async function startAgent(remote: Remote, installDir: string, systemd: boolean): Promise<void> {
+  if (systemd) await remote.script("starting the agent (systemd)", START_SYSTEMD, [installDir, AGENT_UNIT_PATH], { stdin: renderAgentUnit(installDir) });
+  else await remote.script("starting the agent (supervisor)", START_SUPERVISOR, [installDir]);
+}
+
+/** Polls the store until the host has a report of `version` newer than `after`; returns its time or null. */
+async function waitForReport(ctx: DeployContext, rshost: string, version: string, after: number | null, timeoutMs: number): Promise<number | null> {
+  const now = ctx.now ?? Date.now;
+  const sleep = ctx.sleep ?? Bun.sleep;
+  const end = now() + timeoutMs;
+  for (;;) {
+    const h = await ctx.store.getHost(rshost);
+    if (h?.lastReportAt != null && (after === null || h.lastReportAt > after) && h.agentVersion === version) return h.lastReportAt;
+    if (now() >= end) return null;
+    await sleep(Math.min(500, Math.max(50, end - now())));
+  }
+}
+
+/** Stops and disables the agent and deletes pmon's files on the host. */
+export async function undeployHost(ctx: Pick<DeployContext, "runner" | "onStep">, req: DeployRequest): Promise<void> {
+  const installDir = checkInstallDir(req.installDir);
+  ctx.onStep?.(req.rshost, "removing");
+  const remote = new Remote(req.target, ctx.runner ?? spawnRunner);
+  await remote.script("removing the agent", REMOVE, [installDir, AGENT_UNIT_PATH]);
+}

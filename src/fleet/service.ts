@@ -1,0 +1,119 @@
+// The fleet service of `pmon enroll` and `pmon remove`: batches of hosts, at most deploy.parallel at a
+// time, each held by a lease so a server's manager loop does not act on it meanwhile, each ending in a
+// HostOutcome. The server's manager loop (manager.ts) runs the same per-host jobs (host-job.ts).
+import { checkInstallDir } from "../deploy/units.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { HostOutcome } from "../protocol/api.ts";
+import { HOST_RE } from "../protocol/report.ts";
+import type { Db } from "../store/db.ts";
+import { setSecretHash, takeHost } from "../store/fleet.ts";
+import { getHost, ISTATE } from "../store/hosts.ts";
+import { openStore } from "../store/open.ts";
+import { mapBounded } from "../util/parallel.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
+import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
+import { DEPLOY_LEASE_MS } from "./lifecycle.ts";
+import { registerHostWithSecret, writeSecretFile } from "./register.ts";
+
+/** A request the fleet refuses before touching any host (bad name, unknown host, bad install dir). */
+export class FleetRequestError extends Error {
+  override name = "FleetRequestError";
+}
+
+/** One line of progress: which host is at which step (failures are in the outcomes). */
+export type OnProgress = (rshost: string, text: string) => void;
+
+export interface Fleet {
+  readonly db: Db;
+  /** registers new hosts (istate 1) and deploys every host of `hosts` */
+  enroll(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
+  /** revokes the hosts' secrets at once, then removes their agents */
+  remove(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
+  /** registers a host whose agent another tool installs (no ssh) and writes its secret file */
+  registerExternal(rshost: string, secretFile: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the store and returns the fleet over it; throws FleetRequestError when the store cannot be opened. */
+export async function openFleet(config: ResolvedConfig, log: Logger): Promise<Fleet> {
+  let db: Db;
+  try {
+    db = await openStore(config.server, log);
+  } catch (e) {
+    throw new FleetRequestError(`cannot open the store: ${(e as Error).message.split("\n")[0]}`);
+  }
+  return fleetOver({ db, config, log });
+}
+
+/** Host names as given, deduplicated; throws FleetRequestError on one that is not a host name or address. */
+export function checkHostNames(hosts: readonly string[]): string[] {
+  for (const h of hosts) if (!HOST_RE.test(h)) throw new FleetRequestError(`not a valid host name or address: ${JSON.stringify(h)}`);
+  return [...new Set(hosts)];
+}
+
+/** Throws FleetRequestError when deploy.install_dir is not a directory pmon may own. */
+export function checkDeployConfig(config: ResolvedConfig): void {
+  try {
+    checkInstallDir(config.deploy.install_dir);
+  } catch (e) {
+    throw new FleetRequestError((e as Error).message);
+  }
+}
+
+function fleetOver(env: FleetEnv): Fleet {
+  const { db, config } = env;
+  const now = env.now ?? Date.now;
+  const lease = () => now() + DEPLOY_LEASE_MS;
+
+  return {
+    db,
+    async enroll(given, onProgress = () => {}) {
+      const hosts = checkHostNames(given);
+      checkDeployConfig(config);
+      return mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
+        onProgress(rshost, "registering");
+        try {
+          // A new host gets its row (istate 1) at once; every host is then held by this command (a lease)
+          // so a server's manager loop does not deploy it at the same time.
+          if (!(await getHost(db, rshost))) await registerHostWithSecret(db, rshost, { istate: ISTATE.toDeploy, deployedByPmon: true });
+          await takeHost(db, rshost, ISTATE.toDeploy, now(), lease());
+        } catch (e) {
+          return { rshost, ok: false, state: "failed", detail: `cannot register in the store: ${(e as Error).message.split("\n")[0]}` };
+        }
+        const out = await deployAndRecord(env, { rshost, onStep: (h, step, detail) => onProgress(h, detail ? `${step} (${detail})` : step) });
+        if (out.ok) onProgress(rshost, `running: ${out.detail}`);
+        return out;
+      });
+    },
+
+    async remove(given, onProgress = () => {}) {
+      const hosts = [...new Set(given)];
+      checkDeployConfig(config);
+      for (const h of hosts) if (!(await getHost(db, h))) throw new FleetRequestError(`${h} is not enrolled`);
+      return mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
+        onProgress(rshost, "revoking its secret");
+        try {
+          // Revoked before anything else: from here on the server refuses the host's reports (istate 0, no secret).
+          await takeHost(db, rshost, ISTATE.toRemove, now(), lease());
+          await setSecretHash(db, rshost, "", now());
+        } catch (e) {
+          return { rshost, ok: false, state: "remove failed", detail: `cannot revoke in the store: ${(e as Error).message.split("\n")[0]}` };
+        }
+        const out = await removeAndRecord(env, { rshost, onStep: (h, step) => onProgress(h, step) });
+        if (out.ok) onProgress(rshost, "removed");
+        return out;
+      });
+    },
+
+    async registerExternal(rshost, secretFile) {
+      checkHostNames([rshost]);
+      // the fleet reply key's public half goes next to the host's private key: the agent pins it
+      const replyKey = loadReplyKey(replyKeyPath(config.server), { create: true });
+      const secret = await registerHostWithSecret(db, rshost);
+      writeSecretFile(secretFile, secret, [replyKey.publicKey]);
+    },
+
+    close: () => db.close(),
+  };
+}

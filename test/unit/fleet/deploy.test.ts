@@ -1,0 +1,151 @@
+// deployHost's decisions against a simulated host (fake ssh runner, fake store, fake clock): when it
+// copies, when it rolls back, and what it reports. The real thing runs in lifecycle.test.ts.
+import { describe, expect, test } from "bun:test";
+import { loadConfig } from "../../../src/config/load.ts";
+import { deployHost, type DeployContext, type HostState } from "../../../src/deploy/deploy.ts";
+import { DeployError, sshTarget, type Runner } from "../../../src/deploy/ssh.ts";
+import { createLogger } from "../../../src/log.ts";
+
+interface SimHost {
+  current: string; // version of <dir>/pmon, "" = none
+  previous: string; // version of pmon.prev, "" = none
+  /** versions that never report on this host */
+  broken: Set<string>;
+  /** a step whose ssh call fails once (e.g. "pmon supervise") */
+  failOnce?: string;
+  scripts: string[];
+  state: HostState;
+}
+
+const NEW = "0.2.0";
+const config = loadConfig(undefined, { env: {}, overrides: { "agent.interval_s": 2, "agent.jitter_s": 0 } });
+
+function sim(h: Partial<SimHost> = {}): SimHost {
+  return {
+    current: "0.1.0",
+    previous: "",
+    broken: new Set(),
+    scripts: [],
+    state: { istate: 1, hasSecretHash: true, agentVersion: "0.1.0", lastReportAt: 1000 },
+    ...h,
+  };
+}
+
+function context(host: SimHost): DeployContext {
+  let clock = 1_000_000;
+  const report = () => {
+    if (!host.current || host.broken.has(host.current)) return;
+    host.state = { ...host.state, agentVersion: host.current, lastReportAt: (host.state.lastReportAt ?? 0) + 1 };
+  };
+  const runner: Runner = async (argv) => {
+    const cmd = argv[argv.length - 1]!;
+    const step =
+      argv[0] === "scp" ? "scp"
+      : cmd.includes('echo "arch=') ? "probe"
+      : cmd.includes("ln -f pmon pmon.prev") ? "install"
+      : cmd.includes("IFS= read -r secret") ? "config"
+      : cmd.includes("pmon supervise") ? "start"
+      : cmd.includes("pmon.failed") ? "rollback"
+      : cmd.includes("mkdir -p") ? "prepare"
+      : "other";
+    host.scripts.push(step);
+    if (host.failOnce && step === host.failOnce) {
+      host.failOnce = undefined;
+      return { code: 255, stdout: "", stderr: "Connection reset by peer\n" };
+    }
+    switch (step) {
+      case "probe":
+        return {
+          code: 0,
+          stderr: "",
+          stdout: `arch=x86_64\nlibc=glibc 2.36\nsystemd=no\n${host.current ? `version=${host.current} (c)\n` : ""}free_kb=9999999\nsecret=yes\nprev=${host.previous ? "yes" : "no"}\n`,
+        };
+      case "install":
+        [host.previous, host.current] = [host.current, NEW];
+        break;
+      case "rollback":
+        [host.current, host.previous] = [host.previous, ""];
+        break;
+      case "start":
+        report();
+        break;
+    }
+    return { code: 0, stdout: "", stderr: "" };
+  };
+  return {
+    config,
+    log: createLogger("silent"),
+    store: { getHost: async () => host.state, newSecret: async () => "s3cret" },
+    binaryPath: process.execPath,
+    versionLine: `${NEW} (c)`,
+    version: NEW,
+    runner,
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+    },
+  };
+}
+
+const request = { rshost: "h1", target: sshTarget("h1", config.deploy), installDir: "/opt/pmon" };
+
+async function failure(p: Promise<unknown>): Promise<DeployError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DeployError) return e;
+    throw e;
+  }
+  throw new Error("expected the deployment to fail");
+}
+
+describe("deployHost", () => {
+  test("an upgrade copies, swaps and waits for the new version's report", async () => {
+    const h = sim();
+    const r = await deployHost(context(h), request);
+    expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
+    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "config", "start"]);
+    expect(h.state.agentVersion).toBe(NEW);
+  });
+
+  test("a host already on this version gets no copy", async () => {
+    const h = sim({ current: NEW, state: { istate: 1, hasSecretHash: true, agentVersion: NEW, lastReportAt: 5 } });
+    const r = await deployHost(context(h), request);
+    expect(r.copied).toBe(false);
+    expect(h.scripts).not.toContain("scp");
+  });
+
+  test("a new version that does not report is rolled back to the previous binary", async () => {
+    const h = sim({ broken: new Set([NEW]) });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("rolled-back");
+    expect(e.message).toBe(`rolled back to 0.1.0: agent ${NEW} did not report (no report within 14 s)`);
+    expect(h.current).toBe("0.1.0");
+    expect(h.state.agentVersion).toBe("0.1.0");
+    expect(h.scripts.slice(-2)).toEqual(["rollback", "start"]);
+  });
+
+  test("a failure after the swap (the agent could not be started) also rolls back", async () => {
+    const h = sim({ failOnce: "start" });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("rolled-back");
+    expect(e.message).toMatch(/^rolled back to 0\.1\.0: unreachable: connection closed by the host while starting the agent/);
+    expect(h.current).toBe("0.1.0");
+  });
+
+  test("a retry that finds the new binary already swapped in still rolls back to pmon.prev", async () => {
+    const h = sim({ current: NEW, previous: "0.1.0", broken: new Set([NEW]) });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("rolled-back");
+    expect(h.scripts).not.toContain("scp");
+    expect(h.current).toBe("0.1.0");
+  });
+
+  test("a first install that does not report fails without a rollback", async () => {
+    const h = sim({ current: "", broken: new Set([NEW]), state: { istate: 1, hasSecretHash: false, agentVersion: "", lastReportAt: null } });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("no-report");
+    expect(e.message).toBe("agent did not report: no report within 14 s");
+    expect(h.scripts).not.toContain("rollback");
+  });
+});
