@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
-import { initAgentKey } from "../keys/agent-key.ts";
+import { initAgentKey, readAgentKey } from "../keys/agent-key.ts";
 import { AgentSetupError, secretPath } from "../agent/run.ts";
 import { formatReportSummary } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
@@ -23,6 +23,7 @@ export default defineCommand({
     "secret-file": { type: "string", description: "This host's private key file (agent.secret_file; default <data-dir>/agent.secret)" },
     "init-key": { type: "boolean", description: "Used by pmon enroll: create this host's key if it has none, print its public key, exit" },
     rekey: { type: "boolean", description: "With --init-key: replace an existing key" },
+    "show-key": { type: "boolean", description: "Used by pmon enroll: print this host's public key, if it has one, and exit" },
     interval: { type: "string", description: "Seconds between reports (agent.interval_s)" },
     "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
   },
@@ -39,6 +40,14 @@ export default defineCommand({
       "agent.interval_s": numberArg(args.interval),
     });
     await runWithConfig(args, overrides, async ({ config, log }) => {
+      if (args["show-key"]) {
+        try {
+          process.stdout.write(readAgentKey(secretPath(config.agent)).publicKey + "\n");
+        } catch {
+          // no key (or not a pmon key): print nothing
+        }
+        return 0;
+      }
       if (args["init-key"]) {
         try {
           // only the public key leaves the host
