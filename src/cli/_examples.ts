@@ -20,6 +20,7 @@ export const EXAMPLES: Record<string, string[]> = {
     "pmon enroll --no-deploy db7 --secret-out /tmp/db7.secret   # agent installed by Ansible",
   ],
   remove: ["pmon remove 10.0.0.14"],
+  rollback: ["/opt/pmon-0.1.0/pmon rollback --config /etc/pmon/pmon.toml   # the fleet goes back to 0.1.0"],
   completion: ["source <(pmon completion bash)            # in ~/.bashrc", "pmon completion fish > ~/.config/fish/completions/pmon.fish"],
   check: ["pmon config check --config /etc/pmon/pmon.toml", "pmon config check --connect --quiet   # in a deploy script: exit 2 on any problem"],
   status: ["pmon status", "pmon status --json | jq '.hosts[] | select(.state != \"running\")'", "pmon status --from api"],

@@ -8,7 +8,9 @@ import type { HostOutcome } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import { PUBLIC_KEY_RE } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
-import { setSecretHash, takeHost } from "../store/fleet.ts";
+import { markAllForRedeploy, setSecretHash, takeHost } from "../store/fleet.ts";
+import { latestPmonVersion, recordVersion } from "../store/versions.ts";
+import { isPmonVersion } from "../util/pmon-version.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { mapBounded } from "../util/parallel.ts";
@@ -33,6 +35,8 @@ export interface Fleet {
   remove(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
   /** registers a host whose agent another tool installs (no ssh) and writes its secret file */
   registerExternal(rshost: string, secretFile: string, opts?: { rekey?: boolean }): Promise<void>;
+  /** makes `version` the fleet's version even when older, and marks hosts pmon deployed for redeployment */
+  rollback(version: string): Promise<{ from: string | undefined; hosts: number }>;
   close(): Promise<void>;
 }
 
@@ -118,6 +122,13 @@ function fleetOver(env: FleetEnv): Fleet {
       const replyKey = loadReplyKey(replyKeyPath(config.server), { create: true });
       const secret = await registerHostWithSecret(db, rshost);
       writeSecretFile(secretFile, secret, [replyKey.publicKey]);
+    },
+
+    async rollback(version) {
+      if (!isPmonVersion(version)) throw new FleetRequestError(`this binary's version ${JSON.stringify(version)} is not a release version`);
+      const from = (await latestPmonVersion(db))?.version;
+      await recordVersion(db, version, now());
+      return { from, hosts: (await markAllForRedeploy(db, now())).length };
     },
 
     close: () => db.close(),

@@ -257,7 +257,8 @@ const checkReport = object({
 });
 
 /** Host names and addresses: letters, digits, dot, dash, underscore, colon (IPv6). */
-export const HOST_RE = /^[A-Za-z0-9_.:-]{1,255}$/;
+/** A host name or address: starts with a letter or digit (never "-", so ssh cannot take it for an option). */
+export const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/;
 
 /** Checks a parsed JSON value against the report schema; throws ReportError naming the first bad field. */
 export function decodeReport(value: unknown): Report {
