@@ -53,7 +53,7 @@ export interface App {
 }
 
 /** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
-const GC_EVERY_REFUSED = 1000;
+const GC_EVERY_REFUSED = 500;
 const GC_EVERY_REFUSED_BYTES = 32 * 1024 * 1024;
 const LOG_LEVEL_DEBUG = 4;
 const HOST_CACHE_CAP = 10_000;
