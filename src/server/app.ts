@@ -115,8 +115,9 @@ export function createApp(deps: AppDeps): App {
       try {
         return await storeReport(req, raw, signed.host, receivedAt);
       } catch (e) {
-        // The agent will resend after a server-side failure; let that resend through the replay cache.
-        if (!(e instanceof HttpError) || e.status >= 500) replays.release(signed.signature);
+        // The cache holds accepted requests only: the agent may resend after a server-side failure,
+        // and a resent refused request is refused again on its own merits.
+        replays.release(signed.signature);
         throw e;
       }
     } finally {
