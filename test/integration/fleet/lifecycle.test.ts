@@ -281,29 +281,32 @@ describe("fleet lifecycle", () => {
   }, 60_000);
 
   test("a server of a new version redeploys every running host; a host where the new agent cannot start is rolled back and keeps reporting", async () => {
+    // a newer release than the binary under test: only a newer version starts a rollout
+    const [major, minor, patch] = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version.split(/[.-]/).map(Number) as [number, number, number];
+    const NEXT = `${major}.${minor}.${patch + 1}`;
     const next = join(dir, "pmon-next");
-    const build = await run(["make", "-s", "-C", ROOT, "build", `OUT=${next}`, "VERSION=0.1.0-next"], { timeoutMs: 300_000 });
+    const build = await run(["make", "-s", "-C", ROOT, "build", `OUT=${next}`, `VERSION=${NEXT}`], { timeoutMs: 300_000 });
     expect(build.code).toBe(0);
     const running = [lab.hosts[0]!, lab.hosts[2]!, lab.hosts[3]!, lab.hosts[4]!];
     const broken = lab.hosts[2]!; // h3
     // The new version cannot start on h3 (the supervisor treats the refused version as a crash).
-    writeFileSync(join(broken.dir, "opt/pmon/agent.env"), "PMON_SUPERVISE_REFUSE_VERSION=0.1.0-next\n");
+    writeFileSync(join(broken.dir, "opt/pmon/agent.env"), `PMON_SUPERVISE_REFUSE_VERSION=${NEXT}\n`);
 
     await stopServer();
     startServer(next, "server-v2");
     await serverUp();
     const good = running.filter((h) => h !== broken);
     for (const h of good) {
-      await waitFor(`${h.name} to report version 0.1.0-next`, async () => {
+      await waitFor(`${h.name} to report version ${NEXT}`, async () => {
         const r = await hostRow(h);
-        return r?.istate === 2 && r.agent_version === "0.1.0-next";
+        return r?.istate === 2 && r.agent_version === NEXT;
       }, 150_000, 500);
     }
     const rolled = await waitFor("h3 to be rolled back", async () => {
       const r = await hostRow(broken);
       return r?.istate === 2 && r.deploy_error.startsWith("rolled back") ? r : undefined;
     }, 150_000, 500);
-    expect(rolled.deploy_error).toContain("0.1.0-next did not report");
+    expect(rolled.deploy_error).toContain(`${NEXT} did not report`);
     // the old binary is back in place and the host still reports, on the old version
     const version = await lab.ssh(broken, "/opt/pmon/pmon --version");
     expect(version.stdout.trim()).toStartWith("0.1.0 ");
@@ -315,11 +318,11 @@ describe("fleet lifecycle", () => {
     expect(again.agent_version).toBe("0.1.0");
     // the good hosts run the new binary, and kept the old one for a rollback
     for (const h of good) {
-      expect((await lab.ssh(h, "/opt/pmon/pmon --version")).stdout.trim()).toStartWith("0.1.0-next ");
+      expect((await lab.ssh(h, "/opt/pmon/pmon --version")).stdout.trim()).toStartWith(`${NEXT} `);
       expect((await lab.ssh(h, "/opt/pmon/pmon.prev --version")).stdout.trim()).toStartWith("0.1.0 ");
     }
     const [versions] = await sql.query("SELECT version FROM tb_monitor_version ORDER BY id DESC LIMIT 1");
-    expect((versions as { version: string }[])[0]!.version).toBe("0.1.0-next");
+    expect((versions as { version: string }[])[0]!.version).toBe(NEXT);
   }, 400_000);
 
   test("a host set to istate = 0 by SQL is removed by the server's manager loop", async () => {
