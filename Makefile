@@ -8,7 +8,7 @@ COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 OUT ?= dist/pmon
 SOURCES := $(shell find src init -type f 2>/dev/null) package.json
 
-.PHONY: all deps build check test test-unit test-deps run stop bench clean
+.PHONY: all deps build check test test-unit test-deps run stop bench clean package
 
 all: build
 
@@ -32,6 +32,7 @@ $(OUT): node_modules/.installed $(SOURCES)
 
 check: deps
 	$(TSC) --noEmit
+	$(TSC) --noEmit -p src/ui/web
 
 # Installs MariaDB, OpenSSH server and iproute2 when missing (tests start their own instances).
 test-deps:
@@ -52,6 +53,10 @@ stop:
 
 bench: deps test-deps build
 	$(BUN) run bench/main.ts
+
+# .deb and .rpm in dist/ (VERSION=x.y.z to override package.json's version).
+package: build
+	bash scripts/package.sh $(OUT) $(VERSION) dist
 
 clean:
 	rm -rf dist .tmp

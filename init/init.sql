@@ -214,3 +214,8 @@ INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`)
 ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1';
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (2, 'host deployed_by_pmon flag', UTC_TIMESTAMP());
+
+-- migration 3: process exited flag
+ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `exited` tinyint NOT NULL DEFAULT '0';
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (3, 'process exited flag', UTC_TIMESTAMP());

@@ -1,3 +1,9 @@
+import { reportInternalError } from "./cli/_internal-error.ts";
 import { runCommand } from "./cli/run.ts";
 
-process.exitCode = await runCommand(process.argv.slice(2));
+// Failures outside a command's run (a loop's stray rejection) end like the ones inside it.
+const argv = process.argv.slice(2);
+process.on("uncaughtException", (e) => process.exit(reportInternalError(e, argv)));
+process.on("unhandledRejection", (e) => process.exit(reportInternalError(e, argv)));
+
+process.exitCode = await runCommand(argv);

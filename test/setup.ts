@@ -4,4 +4,5 @@ process.env.TZ = "UTC";
 // bun test runs no process "exit" handlers: stop the shared test MariaDB after the last test file.
 import { afterAll } from "bun:test";
 import { cleanupTestMariaDB } from "./helpers/mariadb.ts";
-afterAll(cleanupTestMariaDB);
+// Deleting a datadir with many partitioned test databases takes seconds on a busy machine.
+afterAll(cleanupTestMariaDB, 60_000);

@@ -30,6 +30,7 @@ export async function runAgentCommand(config: ResolvedConfig, log: Logger): Prom
     onRound: (r) => watch.onRound(r),
   });
   await watch.idle();
+  collector.close();
   network?.close();
   return exitCode;
 }

@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import type { ResolvedConfig } from "../config/schema.ts";
 import { createCollector, type Collector } from "../collect/collector.ts";
+import { createExitSource } from "../collect/exits.ts";
 import type { NetworkCollector } from "../collect/types.ts";
 import type { Logger } from "../log.ts";
 import { isGone } from "../procfs/errors.ts";
@@ -49,8 +50,10 @@ export function createAgentCollector(config: ResolvedConfig, log: Logger, networ
     mounts: a.mounts,
     topN: a.top_n,
     thresholds: config.thresholds,
+    sensitiveWords: a.sensitive_words,
     log,
     network,
+    exits: createExitSource(a.proc_root, log.withTag("exits")),
   });
 }
 
@@ -62,14 +65,18 @@ export interface OnceOptions {
 /** Two samples sample_ms apart (or proc_root then procRootNext), one report. */
 export async function runOnce(config: ResolvedConfig, log: Logger, network?: NetworkCollector, opts: OnceOptions = {}): Promise<Report> {
   const collector = createAgentCollector(config, log, network);
-  const first = collectOrExplain(collector, config.agent.proc_root);
-  if (first !== null) throw new Error("collector returned a report on its priming call");
   let report: Report | null;
-  if (opts.procRootNext) {
-    report = collectOrExplain(collector, opts.procRootNext, createProcFs(opts.procRootNext));
-  } else {
-    await Bun.sleep(config.agent.sample_ms);
-    report = collectOrExplain(collector, config.agent.proc_root);
+  try {
+    const first = collectOrExplain(collector, config.agent.proc_root);
+    if (first !== null) throw new Error("collector returned a report on its priming call");
+    if (opts.procRootNext) {
+      report = collectOrExplain(collector, opts.procRootNext, createProcFs(opts.procRootNext));
+    } else {
+      await Bun.sleep(config.agent.sample_ms);
+      report = collectOrExplain(collector, config.agent.proc_root);
+    }
+  } finally {
+    collector.close();
   }
   if (report === null) throw new AgentConfigError("no time passed between the two samples");
   return report;

@@ -21,6 +21,11 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   remove: ["pmon remove 10.0.0.14"],
   rollback: ["/opt/pmon-0.1.0/pmon rollback --config /etc/pmon/pmon.toml   # the fleet goes back to 0.1.0"],
+  migrate: [
+    "pmon migrate --storage mysql://pmon_rw:pw@db1:3306/dbzz_monitor               # what pmon server does at start",
+    "pmon migrate --partition --storage mysql://pmon_rw:pw@db1:3306/dbzz_monitor   # daily partitions for big old tables",
+  ],
+  import: ["pmon config import config.ini --output /etc/pmon/pmon.toml --port 9300   # from the old tool's config"],
   completion: ["source <(pmon completion bash)            # in ~/.bashrc", "pmon completion fish > ~/.config/fish/completions/pmon.fish"],
   check: ["pmon config check --config /etc/pmon/pmon.toml", "pmon config check --connect --quiet   # in a deploy script: exit 2 on any problem"],
   status: ["pmon status", "pmon status --json | jq '.hosts[] | select(.state != \"running\")'", "pmon status --from api"],

@@ -6,6 +6,7 @@ import { AgentSetupError, secretPath } from "../agent/run.ts";
 import { formatReportSummary } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
 import { commonArgs, definedOnly, runWithConfig, UserError } from "./_shared.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -69,7 +70,7 @@ export default defineCommand({
       const network = createAgentNetworkCollector(config, log.withTag("net"));
       try {
         const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
-        process.stdout.write(args.json ? JSON.stringify(report, null, 2) + "\n" : formatReportSummary(report));
+        process.stdout.write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report));
       } catch (e) {
         if (e instanceof AgentConfigError) throw new UserError(e.message);
         throw e;

@@ -141,6 +141,6 @@ const check = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "config", description: "Check the configuration" },
-  subCommands: { check },
+  meta: { name: "config", description: "Check the configuration, or import the old tool's config.ini" },
+  subCommands: { check, import: () => import("./config-import.ts").then((m) => m.importCommand) },
 });

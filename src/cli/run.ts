@@ -3,6 +3,7 @@
 import { defineCommand, renderUsage, runCommand as runCitty, type ArgsDef, type CommandDef } from "citty";
 import { COMMIT, VERSION } from "../version.ts";
 import { EXAMPLES } from "./_examples.ts";
+import { reportInternalError } from "./_internal-error.ts";
 
 const subCommands = {
   server: () => import("./server.ts").then((m) => m.default),
@@ -13,6 +14,7 @@ const subCommands = {
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
   config: () => import("./config.ts").then((m) => m.default),
+  migrate: () => import("./migrate.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.completionCommand),
   supervise: () => import("./supervise.ts").then((m) => m.default),
 };
@@ -76,10 +78,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     if ((e as Error)?.name === "CLIError") {
       await showUsage(...(await commandOf(argv)));
       process.stderr.write(`${(e as Error).message}\n`);
-    } else {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+      return 1;
     }
-    return 1;
+    return reportInternalError(e, argv);
   } finally {
     process.exitCode = saved;
   }

@@ -9,6 +9,7 @@ import { isProblem, type HostStatus } from "../protocol/api.ts";
 import { hostStatuses } from "../store/status.ts";
 import { renderStatus } from "../view/status.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 type Source = "store" | "api";
 
@@ -83,7 +84,7 @@ export default defineCommand({
       if (unknown.length) throw new UserError(`pmon status: not enrolled: ${unknown.join(", ")}`, 1);
       const hosts = wanted.length ? all.filter((s) => wanted.includes(s.host)) : all;
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-      process.stdout.write(args.json ? JSON.stringify({ hosts }, null, 2) + "\n" : renderStatus(hosts, { colour }));
+      process.stdout.write(args.json ? terminalJson({ hosts }) + "\n" : renderStatus(hosts, { colour }));
       return hosts.some(isProblem) ? 1 : 0;
     });
   },

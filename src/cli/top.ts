@@ -6,6 +6,7 @@ import { parseTime, TimeParseError } from "../util/time.ts";
 import { renderTop } from "../view/top.ts";
 import { commonArgs, runWithConfig, UserError } from "./_shared.ts";
 import { withStore } from "./status.ts";
+import { terminalJson } from "../util/terminal.ts";
 
 function time(flag: string, text: string, now: number): number {
   try {
@@ -49,7 +50,7 @@ export default defineCommand({
       const at = time("at", args.at ?? "now", now);
       const result = await withStore(config.server, (db) => (range ? topRange(db, { ...query, ...range }) : topAt(db, { ...query, at })));
       const colour = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-      process.stdout.write(args.json ? JSON.stringify(result, null, 2) + "\n" : renderTop(result, { colour }));
+      process.stdout.write(args.json ? terminalJson(result) + "\n" : renderTop(result, { colour }));
     });
   },
 });

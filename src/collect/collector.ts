@@ -10,17 +10,22 @@ import { readPidSocketInodes } from "../procfs/pid-fd.ts";
 import { readListenSockets } from "../procfs/net-tcp.ts";
 import { readStat } from "../procfs/stat.ts";
 import { readUptime } from "../procfs/uptime.ts";
+import { fitReport } from "../protocol/fit.ts";
 import { PROTOCOL_VERSION, type ProcessRecord, type Report } from "../protocol/report.ts";
 import { cpuStats, diskStats, filesystemStats, interfaceStats, memoryStats, readHostSample, round2, type HostSample } from "./host.ts";
 import { formatInstance } from "./instance.ts";
+import { createMasker, type Masker } from "./mask.ts";
 import { scanProcesses, USER_HZ, type ProcessSample, type ProcState } from "./processes.ts";
 import { restOf, selectKept } from "./select.ts";
 import { countError, type CollectorOptions, type ErrorCounts, type NetworkSample } from "./types.ts";
+import { ExitAccounting } from "./exits.ts";
 import { createUserResolver } from "./users.ts";
 
 export interface Collector {
   /** One report with rates since the previous call; null on the first call (it primes the counters). */
   collect(source?: CollectSource): Report | null;
+  /** Releases the kernel subscriptions it holds (the exit records). */
+  close(): void;
 }
 
 /** Where to read this one collection from (tests read a second fixture tree; the agent never passes it). */
@@ -49,11 +54,13 @@ const LISTEN_REFRESH_S = 300;
 
 export function createCollector(opts: CollectorOptions): Collector {
   const userName = createUserResolver(opts.passwdPath);
+  const masker = createMasker(opts.sensitiveWords);
   const idPrefix = opts.idPrefix ?? randomUUID();
   const now = opts.now ?? Date.now;
   let sequence = 0;
   let prev: Previous | undefined;
   const listenTable: ListenTable = { portByInode: new Map(), readAt: undefined };
+  const exits = opts.exits ? new ExitAccounting(opts.exits) : undefined;
 
   const collectOnce = (source: CollectSource): Report | null => {
     const fs = source.proc ?? opts.proc;
@@ -77,12 +84,15 @@ export function createCollector(opts: CollectorOptions): Collector {
         ? opts.network.sample(interfaces)
         : { byPid: new Map(), connections: [], listen_ports: [], unattributed: [], errors: {} };
     const scan = scanProcesses(fs, prev?.processes ?? new Map(), prev?.uptime, dtSec, errors);
+    // right after the scan: reaped children's io leaves their parents, exited processes join the list
+    // (also on the priming call, which sets every process's baseline)
+    const exited = exits?.account({ fs, scan, prevStates: prev?.processes ?? new Map(), btime: stat.btime, dtSec: prev ? dtSec : 0, errors }) ?? [];
     const previous = prev;
     prev = { uptime, monotonicMs, host, processes: scan.states };
     if (!previous || dtSec <= 0) return null;
     for (const [kind, n] of Object.entries(network.errors)) countError(errors, kind, n);
 
-    const metrics = scan.processes;
+    const metrics = exited.length > 0 ? scan.processes.concat(exited) : scan.processes;
     if (network.byPid.size > 0) {
       for (const p of metrics) {
         const net = network.byPid.get(p.pid);
@@ -94,10 +104,10 @@ export function createCollector(opts: CollectorOptions): Collector {
     }
     const kept = selectKept(metrics, opts.topN, opts.thresholds);
     const rest = restOf(metrics, kept);
-    const keptIdx = [...kept].sort((a, b) => scan.processes[a]!.pid - scan.processes[b]!.pid);
-    const keptProcesses = keptIdx.map((i) => scan.processes[i]!);
-    refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt), uptime, errors);
-    const processes = keptIdx.map((i) => processRecord(fs, scan.processes[i]!, stat.btime, scan.processes[i]!.state.listenPorts ?? [], userName));
+    const keptIdx = [...kept].sort((a, b) => metrics[a]!.pid - metrics[b]!.pid);
+    const keptProcesses = keptIdx.map((i) => metrics[i]!);
+    refreshListenPorts(fs, listenTable, keptProcesses.filter((p) => !p.exited && (p.state.listenCheckedAt === undefined || uptime - p.state.listenCheckedAt >= LISTEN_REFRESH_S || uptime < p.state.listenCheckedAt)), uptime, errors);
+    const processes = keptProcesses.map((p) => processRecord(fs, p, stat.btime, p.state.listenPorts ?? [], userName, masker));
 
     sequence++;
     return {
@@ -127,27 +137,33 @@ export function createCollector(opts: CollectorOptions): Collector {
       connections: network.connections,
       listen_ports: network.listen_ports,
       unattributed: network.unattributed,
-      capabilities: opts.network ? { ...opts.network.capabilities } : { ...NO_NETWORK_CAPABILITIES },
+      capabilities: { ...(opts.network ? opts.network.capabilities : NO_NETWORK_CAPABILITIES), ...opts.exits?.capabilities },
       collector_errors: errors,
     };
   };
 
   return {
     collect(source = {}) {
-      const report = collectOnce(source);
+      const collected = collectOnce(source);
+      // cut to what the server accepts, so one odd item never costs the whole report
+      const report = collected && fitReport(collected);
       // A scan leaves thousands of short-lived objects; collecting them right away keeps the agent's peak
       // RSS ~8 MB lower at 3,000 processes for ~5 ms CPU (bench/collect.ts), once per 30 s interval.
       if (opts.gcAfterCollect !== false) Bun.gc(true);
       return report;
     },
+    close() {
+      exits?.close();
+    },
   };
 }
 
-function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string): ProcessRecord {
-  // cmdline never changes for a pid:starttime, so it is read once and kept with the process state
+function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: number[], userName: (uid: number) => string, masker: Masker): ProcessRecord {
+  // cmdline never changes for a pid:starttime, so it is read once and kept with the process state,
+  // secrets already masked: the clear text is never held past this point
   if (p.state.cmdlineArgs === undefined) {
     try {
-      p.state.cmdlineArgs = parsePidCmdlineArgs(readPidCmdlineText(fs, p.pid));
+      p.state.cmdlineArgs = masker.maskArgs(parsePidCmdlineArgs(readPidCmdlineText(fs, p.pid)));
     } catch {
       p.state.cmdlineArgs = []; // vanished or denied: report the comm alone
     }
@@ -160,7 +176,7 @@ function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: numb
     ppid: p.stat.ppid,
     user: p.state.uid < 0 ? "" : userName(p.state.uid),
     comm: p.stat.comm,
-    cmdline: args.join(" ").trim().slice(0, 65_536),
+    cmdline: args.join(" ").trim(),
     instance: formatInstance(args, listen),
     cpu_pct: round2(p.cpuPct),
     rss_bytes: p.rssBytes,
@@ -169,6 +185,7 @@ function processRecord(fs: ProcFs, p: ProcessSample, btime: number, listen: numb
     net_rx_bytes_per_s: round2(p.netRxBytesPerS),
     net_tx_bytes_per_s: round2(p.netTxBytesPerS),
     threads: p.stat.numThreads,
+    exited: p.exited === true,
   };
 }
 

@@ -35,6 +35,14 @@ export interface ProcState {
   /** LISTEN ports found at `listenCheckedAt` (seconds since boot); refreshed now and then, see collector.ts */
   listenPorts?: number[];
   listenCheckedAt?: number;
+  /**
+   * Storage bytes of reaped children (and, in the /proc fallback, of exited threads) known to be inside
+   * readBytes/writeBytes: the kernel adds a reaped child's io to its parent's /proc/PID/io. See exits.ts.
+   */
+  childReadBytes?: number;
+  childWriteBytes?: number;
+  /** cminflt + cutime + cstime at the last scan: it moves when the process reaps a child */
+  reapSignature?: number;
 }
 
 /** One process in one scan; it is also the selection input (network rates are filled in by the collector). */
@@ -42,6 +50,8 @@ export interface ProcessSample extends SelectionMetrics {
   pid: number;
   stat: PidStat;
   state: ProcState;
+  /** the process ended during the window: its figures come from the kernel's exit record (exits.ts) */
+  exited?: boolean;
 }
 
 export interface ScanResult {

@@ -1,5 +1,6 @@
 // A short human-readable rendering of one report, for `pmon agent --once` without --json.
 import type { Report } from "../protocol/report.ts";
+import { escapeControls } from "../util/terminal.ts";
 
 const MiB = 1024 * 1024;
 
@@ -28,5 +29,6 @@ export function formatReportSummary(r: Report): string {
   ];
   const errors = Object.entries(r.collector_errors);
   if (errors.length > 0) lines.push(`collector errors: ${errors.map(([k, n]) => `${k}=${n}`).join(" ")}`);
-  return lines.join("\n") + "\n";
+  // host strings (command lines, device names) reach the operator's terminal escaped
+  return lines.map(escapeControls).join("\n") + "\n";
 }

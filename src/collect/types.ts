@@ -1,6 +1,7 @@
 // Contracts of the collect layer: what a collector needs, and the network collector it may be given.
 import type { Logger } from "../log.ts";
 import type { ProcFs } from "../procfs/fs.ts";
+import type { ExitSource } from "./exits.ts";
 import type { ConnectionRecord, InterfaceStats, ListenPortRecord, UnattributedRecord } from "../protocol/report.ts";
 
 export interface NetworkSample {
@@ -53,6 +54,8 @@ export interface CollectorOptions {
   thresholds: SelectionThresholds;
   log: Logger;
   network?: NetworkCollector;
+  /** exit records (taskstats) or the /proc fallback for reaped children; none for fixture trees */
+  exits?: ExitSource;
   /** uid -> name source, read once (default /etc/passwd) */
   passwdPath?: string;
   /** injectable for tests (default fs.statfsSync) */
@@ -61,6 +64,8 @@ export interface CollectorOptions {
   now?: () => number;
   /** report ids are `${idPrefix}-${sequence}` (default a random UUID per collector) */
   idPrefix?: string;
+  /** words whose values are masked in command lines, besides the built-in ones (agent.sensitive_words) */
+  sensitiveWords?: readonly string[];
   /** run a full garbage collection after each collect() (default true: lower peak RSS, see collector.ts) */
   gcAfterCollect?: boolean;
 }

@@ -32,6 +32,8 @@ export const KEYS = {
   "agent.spool_max_mb": { type: "int", default: 256, min: 1, max: 1024 * 1024 },
   "agent.spool_max_age_h": { type: "int", default: 72, min: 1, max: 24 * 365 },
   "agent.replay_per_s": { type: "number", default: 8, min: 0.1, max: 10000 },
+  // words whose values are masked in command lines, added to the built-in list (src/collect/mask.ts)
+  "agent.sensitive_words": { type: "string[]", default: [] },
   "agent.log_file": { type: "string", default: "" }, // empty = stderr
   "agent.log_max_mb": { type: "int", default: 20, min: 1, max: 10240 },
 
@@ -59,6 +61,8 @@ export const KEYS = {
   "server.tls_key": { type: "string", default: "" },
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
+  "server.ui": { type: "boolean", default: true }, // the web UI at / (docs/ui.md)
+  "server.adopt_legacy_hosts": { type: "boolean", default: false }, // deploy to / remove the old tool's hosts without `pmon enroll`
 
   // [deploy]: how `pmon enroll` and the manager loop reach hosts
   "deploy.ssh_user": { type: "string", default: "root" },
@@ -72,6 +76,7 @@ export const KEYS = {
   "deploy.servers": { type: "string[]", default: [] }, // addresses agents report to; empty = server.url
   "deploy.rollout_max_failed_pct": { type: "number", default: 20, min: 0, max: 100 },
   "deploy.use_systemd": { type: "string", default: "auto", oneOf: ["auto", "yes", "no"] },
+  "deploy.remove_legacy_dir": { type: "boolean", default: false }, // delete the old Python client's directory on takeover
 
   // [alerts]: rules and message language; channels are [[alerts.channels]] tables
   "alerts.language": { type: "string", default: "zh", oneOf: ["zh", "en"] },

@@ -6,6 +6,7 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { renderAgentConfig } from "./agent-config.ts";
 import { PUBLIC_KEY_RE } from "../protocol/api.ts";
+import { takeOverLegacyClient } from "./legacy-client.ts";
 import { glibcVersion, parseProbe, INIT_KEY, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD_NAME, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
 import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
 import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
@@ -64,6 +65,8 @@ export interface DeployResult {
   systemd: boolean;
   /** ms from start until the first report arrived */
   reportedAfterMs: number;
+  /** what was done to the old Python client found on the host, if any */
+  legacyTakeover?: string;
 }
 
 /** The compiled Bun binary needs glibc 2.17 or newer on x86_64 and arm64 hosts. */
@@ -134,6 +137,9 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
         ? host.agentVersion
         : undefined;
 
+  // Before the agent starts: the old client would report beside it and alert with its server gone.
+  const legacyTakeover = (await takeOverLegacyClient(remote, ctx.config.deploy.remove_legacy_dir)) ?? undefined;
+
   let cause: DeployError;
   try {
     step("configuring");
@@ -148,7 +154,7 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
 
     step("waiting for first report");
     const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
-    if (reported !== null) return { rshost: req.rshost, copied: needCopy, previousVersion: previous, systemd, reportedAfterMs: now() - started };
+    if (reported !== null) return { rshost: req.rshost, copied: needCopy, previousVersion: previous, systemd, reportedAfterMs: now() - started, legacyTakeover };
     cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s)`);
   } catch (e) {
     // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.

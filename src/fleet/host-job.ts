@@ -71,7 +71,8 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
     );
     await markDeployed(db, job.rshost, result.previousVersion, now());
     const how = `${result.systemd ? "systemd" : "supervisor"}, ${result.copied ? "binary copied" : "binary already current"}`;
-    return { rshost: job.rshost, ok: true, state: "running", detail: `reported after ${(result.reportedAfterMs / 1000).toFixed(1)} s (${how})`, version, previousVersion: result.previousVersion };
+    const detail = `reported after ${(result.reportedAfterMs / 1000).toFixed(1)} s (${how})${result.legacyTakeover ? `; ${result.legacyTakeover}` : ""}`;
+    return { rshost: job.rshost, ok: true, state: "running", detail, version, previousVersion: result.previousVersion };
   } catch (e) {
     const f = failure(e, log);
     try {

@@ -18,6 +18,8 @@ export const EINTR = 4;
 export const EAGAIN = 11;
 export const EPERM = 1;
 export const EACCES = 13;
+export const ENOENT = 2;
+export const EINVAL = 22;
 export const ENOBUFS = 105;
 export const EPROTONOSUPPORT = 93;
 

@@ -6,6 +6,7 @@ export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 
 /** A message or attribute that does not fit its buffer or breaks the framing rules. */
@@ -22,7 +23,7 @@ export interface NetlinkMessage {
   payload: Uint8Array;
 }
 
-const align4 = (n: number): number => (n + 3) & ~3;
+export const align4 = (n: number): number => (n + 3) & ~3;
 
 export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

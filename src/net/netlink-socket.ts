@@ -18,6 +18,7 @@ import {
 import {
   buildNetlinkRequest,
   NetlinkParseError,
+  NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_REQUEST,
   NLMSG_DONE,
@@ -103,6 +104,34 @@ export class NetlinkSocket {
           const err = parseNetlinkError(msg.payload);
           if (err === 0) continue;
           throw new SyscallError(`netlink dump (type ${type})`, -err);
+        }
+        onMessage(msg);
+      }
+    }
+  }
+
+  /**
+   * Sends one request that asks for an acknowledgement and hands each reply to `onMessage` until it arrives;
+   * an error acknowledgement throws SyscallError. Messages that answer nothing of ours (notifications that
+   * arrived meanwhile) go to `onOther`, so a subscriber loses none of them.
+   */
+  request(type: number, body: Uint8Array, onMessage: (msg: NetlinkMessage) => void, onOther?: (msg: NetlinkMessage) => void): void {
+    const seq = (this.seq = (this.seq + 1) & 0x7fffffff);
+    const req = buildNetlinkRequest(type, NLM_F_REQUEST | NLM_F_ACK, seq, body);
+    const sent = Number(getLibc().sendto(this.fd, req, req.length, 0, null, 0));
+    if (sent < 0) throw new SyscallError("sendto(netlink)", errno());
+    for (;;) {
+      const n = this.receive(0);
+      if (n === null) throw new SyscallError(`netlink request (type ${type})`, EAGAIN);
+      for (const msg of parseNetlinkMessages(this.buffer.subarray(0, n))) {
+        if (msg.seq !== seq) {
+          onOther?.(msg);
+          continue;
+        }
+        if (msg.type === NLMSG_ERROR) {
+          const err = parseNetlinkError(msg.payload);
+          if (err === 0) return;
+          throw new SyscallError(`netlink request (type ${type})`, -err);
         }
         onMessage(msg);
       }

@@ -13,6 +13,8 @@ export function parsePidCmdline(text: string): string {
   return text.replaceAll("\0", " ").trim();
 }
 
+/** The file as UTF-8 text (what programs pass); invalid bytes become U+FFFD rather than mojibake. */
 export function readPidCmdlineText(fs: ProcFs, pid: number): string {
-  return fs.readText(`${fs.root}/${pid}/cmdline`);
+  // readText is latin1 (one char per byte): turn it back into bytes, then decode them as UTF-8
+  return Buffer.from(fs.readText(`${fs.root}/${pid}/cmdline`), "latin1").toString("utf8");
 }

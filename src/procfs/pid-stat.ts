@@ -11,10 +11,15 @@ export interface PidStat {
   /** R, S, D, Z, ... */
   state: string;
   ppid: number;
+  /** minor faults of reaped children: grows whenever a child that ran anything is reaped */
+  cminflt: number;
   /** user-mode CPU time, clock ticks (USER_HZ) */
   utime: number;
   /** kernel-mode CPU time, clock ticks */
   stime: number;
+  /** CPU time of reaped children, clock ticks (never part of utime/stime) */
+  cutime: number;
+  cstime: number;
   numThreads: number;
   /** start time after boot, clock ticks */
   starttime: number;
@@ -24,8 +29,11 @@ export interface PidStat {
 
 // 1-based field numbers from proc(5); the scan below counts fields from 3 (state) on.
 const F_PPID = 4;
+const F_CMINFLT = 11;
 const F_UTIME = 14;
 const F_STIME = 15;
+const F_CUTIME = 16;
+const F_CSTIME = 17;
 const F_NUM_THREADS = 20;
 const F_STARTTIME = 22;
 const F_RSS = 24;
@@ -54,7 +62,7 @@ export function parsePidStatBytes(buf: Uint8Array, len: number, file = "stat", k
     if (c < 48 || c > 57) throw new ProcParseError(file, "pid is not a number");
     pid = pid * 10 + (c - 48);
   }
-  const out: PidStat = { pid, comm: decodeComm(buf, open + 1, close, knownComm), state: "", ppid: 0, utime: 0, stime: 0, numThreads: 0, starttime: 0, rss: 0 };
+  const out: PidStat = { pid, comm: decodeComm(buf, open + 1, close, knownComm), state: "", ppid: 0, cminflt: 0, utime: 0, stime: 0, cutime: 0, cstime: 0, numThreads: 0, starttime: 0, rss: 0 };
   let field = 3;
   let i = close + 2;
   if (i < len) out.state = String.fromCharCode(buf[i]!);
@@ -63,7 +71,7 @@ export function parsePidStatBytes(buf: Uint8Array, len: number, file = "stat", k
     while (i < len && buf[i] !== SPACE) i++;
     i++;
     field++;
-    if (field === F_PPID || field === F_UTIME || field === F_STIME || field === F_NUM_THREADS || field === F_STARTTIME || field === F_RSS) {
+    if (field === F_PPID || field === F_CMINFLT || field === F_UTIME || field === F_STIME || field === F_CUTIME || field === F_CSTIME || field === F_NUM_THREADS || field === F_STARTTIME || field === F_RSS) {
       let v = 0;
       let neg = false;
       if (buf[i] === MINUS) {
@@ -81,8 +89,11 @@ export function parsePidStatBytes(buf: Uint8Array, len: number, file = "stat", k
       if (digits === 0) throw new ProcParseError(file, `field ${field} is not a number`);
       if (neg) v = -v;
       if (field === F_PPID) out.ppid = v;
+      else if (field === F_CMINFLT) out.cminflt = v;
       else if (field === F_UTIME) out.utime = v;
       else if (field === F_STIME) out.stime = v;
+      else if (field === F_CUTIME) out.cutime = v;
+      else if (field === F_CSTIME) out.cstime = v;
       else if (field === F_NUM_THREADS) out.numThreads = v;
       else if (field === F_STARTTIME) out.starttime = v;
       else out.rss = v;

@@ -204,7 +204,8 @@ export function hashSecret(secret: string): string {
 }
 
 /** The states of an enrolled host as `pmon status`, GET /v1/hosts and the pmon_hosts metric show them. */
-export const HOST_STATES = ["pending", "running", "removing", "removed", "failed", "silent"] as const;
+/** waiting: a host of the old tool's database without a pmon agent, left alone until enrolled or adopted */
+export const HOST_STATES = ["pending", "running", "removing", "removed", "failed", "silent", "waiting"] as const;
 export type HostState = (typeof HOST_STATES)[number];
 
 export interface HostStatus {

@@ -2,7 +2,7 @@
 // validation, handing reports to the ingest queue, and signing every reply to a report.
 import type { Logger } from "../log.ts";
 import { HEADERS, ROUTES, type ErrorReply, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
-import { decodeReport, ReportError, type Report } from "../protocol/report.ts";
+import { checkReportTime, decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { KeyObject } from "node:crypto";
@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps): App {
       }
       replays.claim(signed.signature, signed.timeMs, receivedAt);
       try {
-        return await storeReport(req, raw, signed.host, receivedAt);
+        return await storeReport(req, raw, signed.host, signed.timeMs, receivedAt);
       } catch (e) {
         // The cache holds accepted requests only: the agent may resend after a server-side failure,
         // and a resent refused request is refused again on its own merits.
@@ -125,7 +125,7 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
-  async function storeReport(req: Request, raw: Uint8Array, host: string, receivedAt: number): Promise<ReportReply> {
+  async function storeReport(req: Request, raw: Uint8Array, host: string, signedTimeMs: number, receivedAt: number): Promise<ReportReply> {
     const body = decodeBody(raw, req.headers.get("content-encoding"), deps.maxBodyBytes);
     let parsed: unknown;
     try {
@@ -136,6 +136,7 @@ export function createApp(deps: AppDeps): App {
     let report: Report;
     try {
       report = decodeReport(parsed);
+      checkReportTime(report, signedTimeMs, deps.maxSkewS * 1000);
     } catch (e) {
       if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
       throw e;

@@ -17,7 +17,13 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
+/** Failures whose own text (a driver's error, an address) stays in the server log, never in a reply. */
+const PRIVATE: Record<string, string> = {
+  internal: "internal error (details in the server log)",
+  store_unavailable: "store unavailable (details in the server log)",
+};
+
 export function errorResponse(e: HttpError, headers: Record<string, string> = {}): Response {
-  const body: ErrorReply = { ok: false, code: e.code, error: e.message };
+  const body: ErrorReply = { ok: false, code: e.code, error: PRIVATE[e.code] ?? e.message };
   return jsonResponse(e.status, body, headers);
 }

@@ -2,6 +2,7 @@
 // (a burst from many agents) and stores it with one writeReports call, so a 200 means "stored".
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
+import { ColumnRefusal } from "../store/columns.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { HttpError } from "./errors.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -113,7 +114,7 @@ export function createIngest(opts: IngestOptions): Ingest {
         return;
       }
       log.error(`report ${batch[0]!.report.id} from ${batch[0]!.report.host} could not be stored: ${(e as Error).message}`);
-      batch[0]!.reject(new HttpError(500, "store_error", `store error: ${(e as Error).message}`));
+      batch[0]!.reject(refusalOf(e));
     }
   }
 
@@ -147,6 +148,30 @@ export function createIngest(opts: IngestOptions): Ingest {
  */
 export function rowsOf(r: Report): number {
   return 3 + r.system.filesystems.length + r.processes.length + r.connections.length + r.listen_ports.length + r.unattributed.length;
+}
+
+/**
+ * What the agent is told when its report alone cannot be stored: a 400 naming the field when a value
+ * does not fit, else a 503 (it keeps the report and retries). Never the database's own text: that
+ * goes to the server log only.
+ */
+export function refusalOf(e: unknown): HttpError {
+  if (e instanceof ColumnRefusal) return new HttpError(400, "bad_report", `report.${e.field}: does not fit the store`);
+  const column = refusedColumn(e);
+  if (column) return new HttpError(400, "bad_report", `a value for column ${column} does not fit the store`);
+  return new HttpError(503, "store_error", "the store could not write this report (details in the server log)");
+}
+
+// Driver errors that mean "this value does not fit": MySQL/MariaDB error numbers, SQLite constraint
+// codes. The column is taken from the message; the rest of it is not repeated to the client.
+const MYSQL_DATA_ERRORS = new Set([1048, 1264, 1265, 1292, 1366, 1367, 1406, 3140, 4025]);
+function refusedColumn(e: unknown): string | undefined {
+  const err = e as { errno?: number; code?: string; message?: string };
+  const message = String(err?.message ?? "");
+  const isData = MYSQL_DATA_ERRORS.has(err?.errno ?? 0) || /^SQLITE_(CONSTRAINT_(DATATYPE|NOTNULL|CHECK)|TOOBIG|MISMATCH)/.test(String(err?.code ?? ""));
+  if (!isData) return undefined;
+  const m = /column [`'"]?(?:\w+[`'"]?\.[`'"]?)*(\w+)[`'"]?/i.exec(message) ?? /constraint failed: (?:\w+\.)?(\w+)/i.exec(message);
+  return m?.[1] ?? "unknown";
 }
 
 function isUnavailable(e: unknown): boolean {

@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { getHost, recordReportSeen } from "../store/hosts.ts";
+import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { runRetention } from "../store/retention.ts";
@@ -22,6 +23,7 @@ import { createAlertService } from "../alerts/loop.ts";
 import type { KeyObject } from "node:crypto";
 import { privateDir } from "../util/private-files.ts";
 import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
+import { uiRoutes } from "../ui/routes.ts";
 
 export interface ServerHandle {
   /** the bound port (useful with port 0) */
@@ -60,7 +62,7 @@ export function createServerCore(
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
   const ingest: Ingest = createIngest({
     write: (items) => writeReports(db, items, writeOpts),
-    afterWrite: (items) => recordArrivals(db, items, skew).finally(() => onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => onArrivals?.(items)),
     metrics,
     log,
   });
@@ -99,6 +101,13 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   if (replyKey.created) slog.info(`created the fleet reply key ${replyKey.path} (mode 0600); copy this file to every other server of the fleet (docs/security.md)`);
   slog.info(`reply key ${replyKey.publicKey}`);
   const db = await openStore(s, log);
+  if (s.adopt_legacy_hosts) {
+    const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
+      await db.close().catch(() => {});
+      throw e;
+    });
+    if (n) slog.info(`server.adopt_legacy_hosts: ${n} old tool's host(s) handed to the manager (istate 1/2 deploy, 0 remove)`);
+  }
   // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
   const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyKey: replyKey.privateKey, replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
@@ -110,6 +119,9 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       hostname,
       port,
       fetch: (req) => app.fetch(req),
+      // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
+      ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
+      development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),
@@ -153,7 +165,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
 }
 
 /** last_report_at (server clock), agent version and clock skew per host, once per batch. */
-async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>): Promise<void> {
+async function recordArrivals(db: Db, items: { report: Report; receivedAt: number; replay: boolean }[], skew: ReturnType<typeof createSkewTracker>, maxSkewMs: number): Promise<void> {
   const latest = new Map<string, { report: Report; receivedAt: number; replay: boolean }>();
   for (const it of items) {
     const prev = latest.get(it.report.host);
@@ -163,11 +175,17 @@ async function recordArrivals(db: Db, items: { report: Report; receivedAt: numbe
   // one UPDATE per host, side by side on the pool's connections
   await Promise.all(
     [...latest].map(([host, it]) => {
-      const skewMs = it.replay ? undefined : it.report.time - it.receivedAt;
+      // Clamped to the signed-time tolerance: an agent whose clock is further off cannot sign a request
+      // the server accepts, so a larger figure is a wrong report time, not the host's clock.
+      const skewMs = it.replay ? undefined : clampSkew(it.report.time - it.receivedAt, maxSkewMs);
       if (skewMs !== undefined) skew.observe(host, skewMs);
       return recordReportSeen(db, host, { receivedAt: it.receivedAt, agentTime: it.report.time, agentVersion: it.report.agent_version, clockSkewMs: skewMs });
     }),
   );
+}
+
+export function clampSkew(skewMs: number, maxSkewMs: number): number {
+  return Math.max(-maxSkewMs, Math.min(maxSkewMs, skewMs));
 }
 
 function startRetention(db: Db, days: number, log: Logger): StopLoop {

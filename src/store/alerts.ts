@@ -3,6 +3,7 @@
 // (istate is a tinyint). Every state change is a compare-and-set, so when several servers share the
 // database only the one whose statement changed the row sends the message.
 import { fromSqlTime, sqlTime, type Db } from "./db.ts";
+import { NOT_HELD_SQL } from "./legacy.ts";
 
 export interface AlertRow {
   rshost: string;
@@ -122,10 +123,10 @@ export interface RunningHost {
   lastReportAt: number | null;
 }
 
-/** Hosts the silent rule and the witness list look at: istate 2 (deployed and running). */
+/** Hosts the silent rule and the witness list look at: istate 2 (deployed and running), old tool's hosts still held excepted. */
 export async function listRunningHosts(db: Db): Promise<RunningHost[]> {
   const rows = await db.query<{ rshost: string; last_report_at: number | string | null }>(
-    "SELECT rshost, last_report_at FROM tb_monitor_host_config WHERE istate = 2 ORDER BY rshost",
+    `SELECT rshost, last_report_at FROM tb_monitor_host_config WHERE istate = 2 AND ${NOT_HELD_SQL} ORDER BY rshost`,
   );
   return rows.map((r) => ({ rshost: r.rshost, lastReportAt: r.last_report_at === null ? null : Number(r.last_report_at) }));
 }
@@ -139,4 +140,10 @@ export async function closeQuietly(db: Db, o: { rshost: string; kind: string; no
     o.kind,
   ]);
   return r.affectedRows === 1;
+}
+
+/** The `limit` incidents whose last alert or recovery is newest: open and closed, newest first. */
+export async function listRecentAlerts(db: Db, limit = 100): Promise<AlertRow[]> {
+  const rows = await db.query<RawRow>(`SELECT ${COLUMNS} FROM tb_monitor_alert_info ORDER BY a_time DESC, rshost, kind LIMIT ?`, [limit]);
+  return rows.map(toRow);
 }

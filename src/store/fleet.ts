@@ -2,7 +2,7 @@
 // claims its row by pushing next_deploy_at into the future (a lease): with several servers on one
 // database only the UPDATE that changed the row deploys, and a crashed server's lease simply expires.
 import { sqlTime, type Db } from "./db.ts";
-import { ISTATE } from "./hosts.ts";
+import { FORGET_CLOCK, ISTATE } from "./hosts.ts";
 
 export interface PendingHost {
   rshost: string;
@@ -42,9 +42,9 @@ export async function takeHost(db: Db, rshost: string, istate: number, nowMs: nu
   return r.affectedRows === 1;
 }
 
-/** Replaces the host's secret hash only (istate and the lease stay as they are). */
+/** Replaces the host's secret hash (and forgets the old agent's clock); istate and the lease stay as they are. */
 export async function setSecretHash(db: Db, rshost: string, secretHash: string, nowMs: number): Promise<void> {
-  await db.exec("UPDATE tb_monitor_host_config SET secret_hash = ?, updated_at = ? WHERE rshost = ?", [secretHash, sqlTime(nowMs), rshost]);
+  await db.exec(`UPDATE tb_monitor_host_config SET secret_hash = ?, ${FORGET_CLOCK}, updated_at = ? WHERE rshost = ?`, [secretHash, sqlTime(nowMs), rshost]);
 }
 
 /** Records who installs the host's agent: pmon over ssh (true) or another tool (false, `enroll --no-deploy`). */

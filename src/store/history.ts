@@ -38,14 +38,23 @@ const LATEST_PER_HOST: Record<Db["dialect"], string> = {
              FROM tb_monitor_host_config c`,
 };
 
+/**
+ * The value of a kept process row. The old tool's rows (migrated, start_time 0: it had no start time)
+ * never measured per-process network: NULL there, not 0. Its memory is the whole GB it stored.
+ */
+function processValue(by: TopBy, t: string): string {
+  return by === "net" ? `CASE WHEN ${t}start_time = 0 THEN NULL ELSE ${VALUE_SQL.net(t)} END` : VALUE_SQL[by](t);
+}
+
 interface ProcRow {
   rshost: string;
   pid: number;
   start_time: number | string;
   instance: string;
+  user: string | null;
   md5_str: string;
   a_time: string;
-  value: number | string;
+  value: number | string | null;
   samples?: number | string;
 }
 
@@ -70,7 +79,7 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
   // each host's total, and the heaviest of them are the answer. One index range per host.
   const [kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.md5_str, p.a_time, ${value("p.")} AS value
+      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, p.a_time, ${processValue(q.by, "p.")} AS value
          FROM tb_monitor_process_io_info p
         WHERE ${where("p.")}`,
       params,
@@ -80,13 +89,27 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
       params,
     ),
   ]);
+  // The old tool stamped process rows with its process collector's clock, seconds off the host row:
+  // a host sample with neither kept nor rest rows takes the newest process rows of the same window.
+  const seen = new Set([...kept.map((r) => r.rshost), ...rest.map((r) => r.rshost)]);
+  for (const s of samples.filter((x) => !seen.has(x.rshost))) {
+    const [p] = await db.query<{ t: string | null }>("SELECT MAX(a_time) AS t FROM tb_monitor_process_io_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?", [s.rshost, upTo, notBefore]);
+    if (!p?.t) continue;
+    kept.push(
+      ...(await db.query<ProcRow>(
+        `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, p.a_time, ${processValue(q.by, "p.")} AS value
+           FROM tb_monitor_process_io_info p WHERE p.rshost = ? AND p.a_time = ?`,
+        [s.rshost, p.t],
+      )),
+    );
+  }
   const totals = hostTotals(
     kept.map((r) => ({ rshost: r.rshost, total: r.value })),
     rest,
   );
   const top = kept
-    .map((r) => ({ ...r, value: Number(r.value) }))
-    .sort((a, b) => b.value - a.value || (a.rshost < b.rshost ? -1 : a.rshost > b.rshost ? 1 : 0) || Number(a.pid) - Number(b.pid))
+    .map((r) => ({ ...r, value: r.value === null ? null : Number(r.value) }))
+    .sort((a, b) => (b.value ?? -1) - (a.value ?? -1) || (a.rshost < b.rshost ? -1 : a.rshost > b.rshost ? 1 : 0) || Number(a.pid) - Number(b.pid))
     .slice(0, q.limit);
   const names = await commandNames(db, top.map((r) => r.md5_str));
   result.rows = top.map((r) => toRow(r, names, totals, 1, 1));
@@ -111,8 +134,8 @@ export async function topRange(db: Db, q: TopQuery & { from: number; to: number 
   // in its average, and the host total (kept + rest) still contains it.
   const [top, kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
-              SUM(${value("p.")}) / MAX(h.n) AS value, COUNT(*) AS samples
+      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.user) AS user, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
+              SUM(${processValue(q.by, "p.")}) / MAX(h.n) AS value, COUNT(*) AS samples
          FROM tb_monitor_process_io_info p
          JOIN (SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost) h
            ON h.rshost = p.rshost
@@ -123,7 +146,7 @@ export async function topRange(db: Db, q: TopQuery & { from: number; to: number 
       [from, to, ...hostParam, from, to, ...hostParam, q.limit],
     ),
     db.query<{ rshost: string; total: number | string }>(
-      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_io_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+      `SELECT rshost, SUM(${processValue(q.by, "")}) AS total FROM tb_monitor_process_io_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
       [from, to, ...hostParam],
     ),
     db.query<{ rshost: string; total: number | string }>(
@@ -147,7 +170,7 @@ function hostTotals(...parts: { rshost: string; total: number | string | null }[
 }
 
 /** comm and command line of each md5 (the command-line dictionary). */
-async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm: string; cmdline: string }>> {
+export async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm: string; cmdline: string }>> {
   const unique = [...new Set(md5s.filter(Boolean))];
   if (unique.length === 0) return new Map();
   const rows = await db.query<{ md5_str: string; comm: string | null; remarks: string | null }>(
@@ -158,18 +181,20 @@ async function commandNames(db: Db, md5s: string[]): Promise<Map<string, { comm:
 }
 
 function toRow(r: ProcRow, names: Map<string, { comm: string; cmdline: string }>, totals: Map<string, number>, samples: number, hostSamples: number): TopRow {
-  const value = Number(r.value);
+  const value = r.value === null ? null : Number(r.value);
   const total = totals.get(r.rshost) ?? 0;
   const name = names.get(r.md5_str);
+  const legacy = Number(r.start_time) === 0;
   return {
     host: r.rshost,
     pid: Number(r.pid),
-    start_time: Number(r.start_time),
+    start_time: legacy ? null : Number(r.start_time),
     instance: r.instance ?? "",
+    user: r.user ?? "",
     comm: name?.comm ?? "",
     cmdline: name?.cmdline ?? "",
     value,
-    share: total > 0 ? Math.min(1, value / total) : null,
+    share: !legacy && value !== null && total > 0 ? Math.min(1, value / total) : null,
     sample_time: fromSqlTime(r.a_time),
     samples,
     host_samples: hostSamples,

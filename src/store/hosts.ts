@@ -74,7 +74,8 @@ export async function listHosts(db: Db, opts: { istate?: readonly number[] } = {
 }
 
 /**
- * Creates the host, or re-keys an existing one (new secret, new istate, deploy failures reset).
+ * Creates the host, or re-keys an existing one (new secret, new istate, deploy failures reset). A new
+ * key is a new agent: what was learned about the old one's clock (skew, newest time) is forgotten.
  * `deployedByPmon` (default true, like the column) is false for hosts whose agent another tool installs.
  * Returns the stored row.
  */
@@ -89,15 +90,18 @@ export async function registerHost(
     db.dialect === "mysql"
       ? `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, deployed_by_pmon, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE istate = VALUES(istate), secret_hash = VALUES(secret_hash), deployed_by_pmon = VALUES(deployed_by_pmon),
-           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = VALUES(updated_at)`
+           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, ${FORGET_CLOCK}, updated_at = VALUES(updated_at)`
       : `INSERT INTO tb_monitor_host_config (rshost, istate, secret_hash, deployed_by_pmon, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (rshost) DO UPDATE SET istate = excluded.istate, secret_hash = excluded.secret_hash, deployed_by_pmon = excluded.deployed_by_pmon,
-           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, updated_at = excluded.updated_at`;
+           deploy_failures = 0, deploy_error = '', next_deploy_at = NULL, ${FORGET_CLOCK}, updated_at = excluded.updated_at`;
   await db.exec(upsert, [rshost, opts.istate, opts.secretHash, opts.deployedByPmon === false ? 0 : 1, now, now]);
   return (await getHost(db, rshost))!;
 }
 
-/** Sets istate (and any of `extra`); returns false when the host does not exist. */
+/** SET clause for a host whose key is replaced: a new agent, so nothing learned about the old one's clock holds. */
+export const FORGET_CLOCK = "clock_skew_ms = NULL, last_agent_time = NULL";
+
+/** Sets istate (and any of `extra`; a new secret_hash forgets the old agent's clock); returns false when the host does not exist. */
 export async function setHostState(db: Db, rshost: string, istate: number, extra: HostUpdate = {}, nowMs = Date.now()): Promise<boolean> {
   const sets = ["istate = ?", "updated_at = ?"];
   const params: unknown[] = [istate, sqlTime(nowMs)];
@@ -106,6 +110,7 @@ export async function setHostState(db: Db, rshost: string, istate: number, extra
     sets.push(`${k} = ?`);
     params.push(extra[k]);
   }
+  if (extra.secret_hash !== undefined && extra.clock_skew_ms === undefined) sets.push(FORGET_CLOCK);
   const r = await db.exec(`UPDATE tb_monitor_host_config SET ${sets.join(", ")} WHERE rshost = ?`, [...params, rshost]);
   if (r.affectedRows > 0) return true;
   // MySQL counts only changed rows; an unchanged existing row is still "found".

@@ -3,6 +3,7 @@
 // report is either fully stored or not at all. The same (host, report id) is stored once.
 import { createHash } from "node:crypto";
 import type { Report } from "../protocol/report.ts";
+import { checkRows } from "./columns.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
 
 export type WriteOutcome = "stored" | "duplicate";
@@ -53,11 +54,30 @@ export const COLUMNS: { [K in keyof ReportRows]: readonly string[] } = {
   disk_util_qu_info: ["rshost", "dev", "avgqu", "util", "read_kbs", "write_kbs", "a_time"],
   port_net_info: ["rshost", "pid", "rsinfo", "remote", "in_info", "out_info", "a_time"],
   process_info: ["md5_str", "remarks", "comm", "a_time"],
-  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5_str"],
+  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5_str", "exited"],
   process_rest_info: ["rshost", "count", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "a_time"],
   listen_port_info: ["rshost", "port", "pid", "connections", "in_info", "out_info", "a_time"],
   net_unattributed_info: ["rshost", "iface", "in_info", "out_info", "a_time"],
 };
+
+/** The report field each column's value comes from, for refusals that name the field (see columns.ts). */
+const FIELDS: { [K in keyof ReportRows | "report_seen"]: [list: string, columns: Record<string, string>] } = {
+  host_info: ["system", {}],
+  disk_info: ["system.filesystems[]", { part: "device", disk_info: "total_bytes", total_bytes: "total_bytes", used_bytes: "used_bytes", free_bytes: "free_bytes" }],
+  disk_util_qu_info: ["system.disks[]", { dev: "device", avgqu: "avgqu", util: "util_pct", read_kbs: "read_bytes_per_s", write_kbs: "write_bytes_per_s" }],
+  port_net_info: ["connections[]", { rsinfo: "local", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  process_info: ["processes[]", { remarks: "cmdline" }],
+  process_io_info: ["processes[]", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s", md5_str: "cmdline" }],
+  process_rest_info: ["rest", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s" }],
+  listen_port_info: ["listen_ports[]", { in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  net_unattributed_info: ["unattributed[]", { iface: "interface", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
+  report_seen: ["report", { report_id: "id" }],
+};
+
+function fieldOf(key: keyof typeof FIELDS): (column: string) => string {
+  const [list, columns] = FIELDS[key];
+  return (column) => (column === "rshost" ? "host" : column === "a_time" ? "time" : `${list}.${columns[column] ?? column}`);
+}
 
 const round = (v: number, digits: number) => {
   const f = 10 ** digits;
@@ -188,6 +208,7 @@ export function reportRows(r: Report, aTimeMs: number, opts: WriteOptions = {}, 
       p.threads,
       t,
       md5,
+      p.exited ? 1 : 0,
     ]);
   }
   const rest = r.rest;
@@ -275,6 +296,9 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
     seenRows.push([it.report.host, txt(it.report.id), sqlTime(it.receivedAt)]);
   }
   const rows = all!;
+  // Nothing is written unless every value fits its column.
+  checkRows("tb_monitor_report_seen", ["rshost", "report_id", "a_time"], seenRows, fieldOf("report_seen"));
+  for (const key of Object.keys(COLUMNS) as (keyof ReportRows)[]) checkRows(`tb_monitor_${key}`, COLUMNS[key], rows[key], fieldOf(key));
   // A plain INSERT: if another server stored one of these meanwhile, the duplicate key fails the
   // batch and the one-by-one retry then reports it as a duplicate.
   await insertRows(tx, { table: "tb_monitor_report_seen", columns: ["rshost", "report_id", "a_time"], rows: seenRows });

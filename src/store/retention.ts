@@ -26,11 +26,12 @@ export interface RetentionResult {
 }
 
 /** MySQL TO_DAYS() of the UTC day containing `ms`. */
-function toDays(ms: number): number {
+export function toDays(ms: number): number {
   return Math.floor(ms / DAY_MS) + TO_DAYS_EPOCH;
 }
 
-function partitionName(days: number): string {
+/** The daily partition holding TO_DAYS() value `days`: pYYYYMMDD. */
+export function partitionName(days: number): string {
   return `p${new Date((days - TO_DAYS_EPOCH) * DAY_MS).toISOString().slice(0, 10).replace(/-/g, "")}`;
 }
 

@@ -6,6 +6,7 @@
 // (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
 // (retention.ts adds and drops the daily partitions), which is why their primary key is (id, a_time).
 import type { Db, Dialect } from "./db.ts";
+import { migrateLegacy, recogniseSchema, UnknownSchemaError, type LegacyOptions, type LegacyResult, type Recognition } from "./legacy.ts";
 
 export interface Migration {
   version: number;
@@ -31,7 +32,7 @@ export const TIME_SERIES_TABLES = [
 
 // --- one table definition renders both dialects ---
 
-interface ColumnDef {
+export interface ColumnDef {
   name: string;
   /** MySQL type and modifiers, e.g. "varchar(255) NOT NULL DEFAULT ''" */
   mysql: string;
@@ -39,7 +40,7 @@ interface ColumnDef {
   sqlite: string;
 }
 
-interface TableDef {
+export interface TableDef {
   name: string;
   columns: ColumnDef[];
   /** MySQL primary key columns; SQLite uses `id INTEGER PRIMARY KEY` or these when there is no id */
@@ -67,7 +68,8 @@ const bigint = (name: string, nullable = false) =>
 const md5 = c("md5_str", "char(32) CHARACTER SET ascii NOT NULL DEFAULT ''", "TEXT NOT NULL DEFAULT ''");
 const hostTime = { idx_rshost_a_time: ["rshost", "a_time"] };
 
-const TABLES_V1: TableDef[] = [
+/** The tables of migration 1 (legacy.ts converges an old tool's tables to them). */
+export const TABLES_V1: readonly TableDef[] = [
   {
     name: "tb_monitor_host_config",
     columns: [
@@ -261,6 +263,15 @@ function sqliteCreate(t: TableDef): string[] {
   return out;
 }
 
+// --- columns added after version 1: one definition for the ALTER and for the value checks ---
+
+const PROCESS_EXITED = c("exited", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0");
+const ADDED_COLUMNS: readonly [table: string, column: ColumnDef][] = [["tb_monitor_process_io_info", PROCESS_EXITED]];
+
+function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: string[] } {
+  return { mysql: [`ALTER TABLE \`${table}\` ADD COLUMN \`${col.name}\` ${col.mysql}`], sqlite: [`ALTER TABLE ${table} ADD COLUMN ${col.name} ${col.sqlite}`] };
+}
+
 /**
  * Ordered forward migrations. Never edit an applied one: append a new version at the END, e.g.
  *   { version: 2, name: "host rollback flag",
@@ -270,7 +281,7 @@ function sqliteCreate(t: TableDef): string[] {
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
  * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
  */
-const MIGRATIONS: readonly Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "legacy tables with pmon columns",
@@ -286,9 +297,21 @@ const MIGRATIONS: readonly Migration[] = [
     mysql: ["ALTER TABLE `tb_monitor_host_config` ADD COLUMN `deployed_by_pmon` tinyint NOT NULL DEFAULT '1'"],
     sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN deployed_by_pmon INTEGER NOT NULL DEFAULT 1"],
   },
+  {
+    // 1 = the process ended during the sample window: its figures come from the kernel's exit record
+    // (rss 0, threads 0). Rows of older agents are 0.
+    version: 3,
+    name: "process exited flag",
+    ...addColumn("tb_monitor_process_io_info", PROCESS_EXITED),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
+export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
+  TABLES_V1.map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
+);
 
 /** Every table pmon creates (for tests and tools). */
 export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);
@@ -307,22 +330,33 @@ export interface MigrateResult {
   from: number;
   to: number;
   applied: number[];
+  /** set when the database held the old tool's tables and they were migrated in place (legacy.ts) */
+  legacy?: { found: Recognition; result: LegacyResult };
 }
 
 /**
  * Brings the schema to LATEST_VERSION. Idempotent; safe when several servers start at once:
  * MySQL serialises on GET_LOCK per database, SQLite on its single writer (BEGIN IMMEDIATE).
  */
-export async function migrate(db: Db, nowMs = Date.now()): Promise<MigrateResult> {
+export async function migrate(db: Db, nowMs = Date.now(), opts: LegacyOptions = {}): Promise<MigrateResult> {
   return db.transaction(async (tx) => {
     if (tx.dialect === "mysql") {
       const [lock] = await tx.query<{ ok: number | null }>("SELECT GET_LOCK(CONCAT('pmon_migrate:', DATABASE()), 120) AS ok");
       if (lock?.ok !== 1) throw new Error("could not take the schema migration lock within 120 s (another pmon server is migrating?)");
     }
     try {
+      // The old tool's database (or an unknown one) is recognised before anything is created.
+      let legacy: MigrateResult["legacy"];
+      if (tx.dialect === "mysql") {
+        const found = await recogniseSchema(tx, await appliedCount(tx));
+        if (found.kind === "legacy") legacy = { found, result: await migrateLegacy(tx, found, nowMs, opts) };
+      }
       await tx.exec(VERSION_DDL[tx.dialect]);
       const done = new Set((await tx.query<{ version: number }>(`SELECT version FROM ${VERSION_TABLE}`)).map((r) => Number(r.version)));
       const from = done.size ? Math.max(...done) : 0;
+      if (from > LATEST_VERSION) {
+        throw new UnknownSchemaError(`the database schema is at version ${from}, newer than this pmon knows (${LATEST_VERSION}): run a newer pmon; nothing was changed`);
+      }
       const applied: number[] = [];
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
@@ -330,11 +364,19 @@ export async function migrate(db: Db, nowMs = Date.now()): Promise<MigrateResult
         await tx.exec(`INSERT INTO ${VERSION_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, sqlTimeOf(nowMs)]);
         applied.push(m.version);
       }
-      return { from, to: Math.max(from, ...applied), applied };
+      return { from, to: Math.max(from, ...applied), applied, ...(legacy ? { legacy } : {}) };
     } finally {
       if (tx.dialect === "mysql") await tx.query("SELECT RELEASE_LOCK(CONCAT('pmon_migrate:', DATABASE()))").catch(() => {});
     }
   });
+}
+
+/** Rows in the version table; 0 when it does not exist yet (MySQL). */
+async function appliedCount(tx: Db): Promise<number> {
+  const [t] = await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [VERSION_TABLE]);
+  if (!Number(t?.n)) return 0;
+  const [r] = await tx.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${VERSION_TABLE}`);
+  return Number(r?.n ?? 0);
 }
 
 async function runDdl(tx: Db, sql: string): Promise<void> {

@@ -3,7 +3,8 @@
 // sample (every table of one report shares its a_time).
 import { HOST_STATES, type HostState, type HostStatus } from "../protocol/api.ts";
 import type { Db } from "./db.ts";
-import { fromSqlTime } from "./db.ts";
+import { fromSqlTime, sqlTime } from "./db.ts";
+import { isHeld } from "./legacy.ts";
 
 export interface HostStatusOptions {
   /** a running host without a report for this long is silent (alerts.silent_after_s) */
@@ -11,6 +12,9 @@ export interface HostStatusOptions {
 }
 
 const DEFAULT_SILENT_AFTER_MS = 120_000;
+
+/** How far before its host row the old tool's process rows of the same report may be stamped. */
+const OLD_PROCESS_SKEW_MS = 60_000;
 
 interface ConfigRow {
   rshost: string;
@@ -20,12 +24,14 @@ interface ConfigRow {
   clock_skew_ms: number | string | null;
   deploy_error: string | null;
   created_at: string | null;
+  next_deploy_at: number | string | null;
   latest: string | null;
 }
 
 /** The state name for the legacy istate, the deploy error and the report age. */
-function hostState(row: { istate: number; deploy_error: string | null }, sinceLastMs: number | null, silentAfterMs: number): HostState {
+function hostState(row: { istate: number; deploy_error: string | null; held?: boolean }, sinceLastMs: number | null, silentAfterMs: number): HostState {
   if (row.istate === -1) return "removed";
+  if (row.held) return "waiting";
   if (row.deploy_error) return "failed";
   if (row.istate === 0) return "removing";
   if (row.istate === 2) return sinceLastMs !== null && sinceLastMs > silentAfterMs ? "silent" : "running";
@@ -35,12 +41,12 @@ function hostState(row: { istate: number; deploy_error: string | null }, sinceLa
 /** How many enrolled hosts are in each state (for /metrics): host_config alone, no report is read. */
 export async function hostStateCounts(db: Db, nowMs: number, silentAfterMs = DEFAULT_SILENT_AFTER_MS): Promise<Record<HostState, number>> {
   const counts = Object.fromEntries(HOST_STATES.map((s) => [s, 0])) as Record<HostState, number>;
-  const rows = await db.query<{ istate: number; deploy_error: string | null; last_report_at: number | string | null; created_at: string | null }>(
-    "SELECT istate, deploy_error, last_report_at, created_at FROM tb_monitor_host_config",
+  const rows = await db.query<{ istate: number; deploy_error: string | null; last_report_at: number | string | null; created_at: string | null; next_deploy_at: number | string | null }>(
+    "SELECT istate, deploy_error, last_report_at, created_at, next_deploy_at FROM tb_monitor_host_config",
   );
   for (const r of rows) {
     const since = silenceReference(num(r.last_report_at), r.created_at);
-    counts[hostState({ istate: Number(r.istate), deploy_error: r.deploy_error }, since === null ? null : nowMs - since, silentAfterMs)]++;
+    counts[hostState({ istate: Number(r.istate), deploy_error: r.deploy_error, held: isHeld(r) }, since === null ? null : nowMs - since, silentAfterMs)]++;
   }
   return counts;
 }
@@ -50,14 +56,15 @@ function silenceReference(lastReportMs: number | null, createdAt: string | null)
   return lastReportMs ?? (createdAt && !createdAt.startsWith("2022-01-01") ? fromSqlTime(createdAt) : null);
 }
 
-const num = (v: unknown): number | null => {
+/** A number from a column or JSON key; null when absent or not a number. */
+export const num = (v: unknown): number | null => {
   if (v === null || v === undefined || v === "") return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
 
 /** JSON columns come back parsed from MySQL's json type and as text from MariaDB and SQLite. */
-function jsonObject(v: unknown): Record<string, unknown> {
+export function jsonObject(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
   if (typeof v === "string") {
     try {
@@ -77,7 +84,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
   // The newest sample of each host: one backward seek per host on (rshost, a_time). (A correlated
   // MAX(a_time) here reads every index entry of the host on MariaDB: 0.5 s for 100 hosts x 3 days.)
   const hosts = await db.query<ConfigRow>(
-    `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at,
+    `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at, c.next_deploy_at,
             (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost ORDER BY i.a_time DESC LIMIT 1) AS latest
        FROM tb_monitor_host_config c
       ORDER BY c.rshost`,
@@ -119,6 +126,18 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
   }
   const topProc = new Map<string, (typeof procRows)[number]>();
   for (const p of procRows) if (!topProc.has(p.rshost)) topProc.set(p.rshost, p);
+  // The old tool stamped process rows with its process collector's clock, seconds before the host row.
+  for (const h of sampled.filter((x) => !topProc.has(x.rshost))) {
+    const upTo = fromSqlTime(h.latest!);
+    const [p] = await db.query<(typeof procRows)[number]>(
+      `SELECT p.rshost, p.pid, p.instance, p.cpu, i.comm
+         FROM tb_monitor_process_io_info p LEFT JOIN tb_monitor_process_info i ON i.md5_str = p.md5_str
+        WHERE p.rshost = ? AND p.a_time = (SELECT MAX(a_time) FROM tb_monitor_process_io_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?)
+        ORDER BY p.cpu DESC, p.pid LIMIT 1`,
+      [h.rshost, h.rshost, h.latest, sqlTime(upTo - OLD_PROCESS_SKEW_MS)],
+    );
+    if (p) topProc.set(h.rshost, p);
+  }
 
   return hosts.map((h): HostStatus => {
     const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
@@ -136,7 +155,7 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
     const top = topProc.get(h.rshost);
     return {
       host: h.rshost,
-      state: hostState({ istate: Number(h.istate), deploy_error: h.deploy_error }, since === null ? null : nowMs - since, silentAfterMs),
+      state: hostState({ istate: Number(h.istate), deploy_error: h.deploy_error, held: isHeld(h) }, since === null ? null : nowMs - since, silentAfterMs),
       istate: Number(h.istate),
       agent_version: h.agent_version || null,
       last_report_at: lastReport,

@@ -1,5 +1,6 @@
 // `pmon status` as text: one line per host. Pure: rows and "now" in, a string out.
 import type { HostState, HostStatus } from "../protocol/api.ts";
+import { escapeControls } from "../util/terminal.ts";
 import { formatAge } from "../util/time.ts";
 import { formatNumber, formatPct, formatRate } from "./format.ts";
 import { renderTable, type Colour, type Column } from "./table.ts";
@@ -11,6 +12,7 @@ const STATE_COLOUR: Record<HostState, Colour> = {
   removed: "dim",
   failed: "red",
   silent: "red",
+  waiting: "yellow",
 };
 
 /** red from 90 %, yellow from 75 %: the eye goes to full hosts first */
@@ -56,7 +58,10 @@ export function renderStatus(hosts: readonly HostStatus[], opts: StatusViewOptio
         : h.age_ms === null
           ? "running but has never reported"
           : `no report for ${formatAge(h.age_ms)}`;
-    out += `${h.host}: ${why.replace(/[\r\n]+/g, " ")}\n`;
+    out += `${h.host}: ${escapeControls(why.replace(/[\r\n]+/g, " "))}\n`;
+  }
+  for (const h of hosts.filter((x) => x.state === "waiting")) {
+    out += `${h.host}: the old tool's host, waiting for its pmon agent (pmon enroll ${h.host}, or server.adopt_legacy_hosts)\n`;
   }
   const counts = new Map<HostState, number>();
   for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);

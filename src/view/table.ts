@@ -1,6 +1,8 @@
 // Plain-text tables with optional ANSI colour. Widths are measured on the plain text, so colour
 // never shifts columns, and piped output carries no escape codes at all.
 
+import { escapeControls } from "../util/terminal.ts";
+
 export type Align = "left" | "right";
 export type Colour = "red" | "green" | "yellow" | "dim" | "bold" | undefined;
 
@@ -30,7 +32,7 @@ function paint(text: string, colour: Colour, enabled: boolean): string {
 }
 
 function clip(text: string, max?: number): string {
-  const oneLine = text.replace(/[\r\n\t]+/g, " ");
+  const oneLine = escapeControls(text.replace(/[\r\n\t]+/g, " "));
   if (max === undefined || oneLine.length <= max) return oneLine;
   return oneLine.slice(0, Math.max(0, max - 1)) + "…";
 }

@@ -4,7 +4,7 @@ import { formatUtc } from "../util/time.ts";
 import { formatBytes, formatPct, formatRate, formatShare } from "./format.ts";
 import { renderTable, type Column } from "./table.ts";
 
-const VALUE: Record<TopBy, { title: string; text: (v: number) => string }> = {
+const VALUE: Record<TopBy, { title: string; text: (v: number | null) => string }> = {
   cpu: { title: "CPU", text: (v) => formatPct(v) },
   mem: { title: "RSS", text: (v) => formatBytes(v) },
   io: { title: "DISK IO", text: (v) => formatRate(v) },

@@ -1,6 +1,6 @@
 // Builders for valid Reports (decodeReport accepts every one of them): a realistic host by default,
 // with named overrides for what a test cares about. Shared by the store, server, views and alerts tests.
-import { decodeReport, PROTOCOL_VERSION, type ConnectionRecord, type ProcessRecord, type Report } from "../../src/protocol/report.ts";
+import { decodeReport, PROTOCOL_VERSION, REPORT, type ConnectionRecord, type Field, type ProcessRecord, type Report } from "../../src/protocol/report.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -119,4 +119,37 @@ export function makeReport(over: ReportOverrides = {}): Report {
 export function makeReportSeries(n: number, over: ReportOverrides & { endTime?: number; intervalMs?: number } = {}): Report[] {
   const { endTime = Date.now(), intervalMs = 30_000, ...rest } = over;
   return Array.from({ length: n }, (_, i) => makeReport({ ...rest, time: endTime - (n - 1 - i) * intervalMs, interval_ms: intervalMs }));
+}
+
+/**
+ * A report built from the protocol's table with every number at its limit ("min" or "max") and every
+ * string at its longest: one item per list, every nullable field set. decodeReport accepts it.
+ */
+export function extremeReport(end: "min" | "max", host = "x".repeat(255)): Report {
+  const build = (f: Field, name: string): unknown => {
+    switch (f.kind) {
+      case "int":
+      case "number":
+        return end === "max" ? f.max : f.min;
+      case "string":
+        return name === "host" ? host : "é".repeat(f.maxLength);
+      case "literal":
+        return f.value;
+      case "nullable":
+        return build(f.of, name);
+      case "object":
+        return Object.fromEntries(Object.entries(f.fields as Record<string, Field>).map(([k, x]) => [k, build(x, k)]));
+      case "array":
+        return [build(f.of, name)];
+      case "map":
+        return { ["k".repeat(f.maxKeyLength)]: build(f.of, name) };
+      case "scalar":
+        return "s".repeat(f.maxLength);
+      case "boolean":
+        return end === "max";
+      case "optional":
+        return build(f.of, name); // present: the extreme report sets every field
+    }
+  };
+  return decodeReport(build(REPORT, "report"));
 }

@@ -55,10 +55,11 @@ UsePAM no
 Subsystem sftp internal-sftp
 `;
 
-// Runs as the host's PID 1 (bash, which also reaps orphans): private hostname, /opt, /root and /run, then
+// Runs as the host's PID 1 (bash, which also reaps orphans): private hostname, /opt, /root, /run and
+// /var/spool (crontabs), then
 // sshd in the foreground. $3 = a size in MiB makes /opt a tmpfs that small (for "no space" tests).
 const HOST_INIT = `hostname "$1"; if [ -n "$3" ]; then mount -t tmpfs -o size="$3"m tmpfs /opt; else mount --bind "$2/opt" /opt; fi;
-mount --bind "$2/root" /root; mount -t tmpfs tmpfs /run;
+mount --bind "$2/root" /root; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /var/spool;
 mkdir -m 755 /run/sshd; /usr/sbin/sshd -D -f "$2/sshd_config" -E "$2/sshd.log" & wait`;
 
 export async function run(argv: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const UNIT = import.meta.dir;
-const SERVICE_HELPERS = ["helpers/mariadb.ts", "helpers/binary.ts", "lab/lab.ts", "helpers/server/procs.ts", "helpers/view/live.ts"];
+const SERVICE_HELPERS = ["helpers/mariadb.ts", "helpers/binary.ts", "lab/lab.ts", "helpers/server/procs.ts", "helpers/view/live.ts", "helpers/ui/browser.ts"];
 
 function* testFiles(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

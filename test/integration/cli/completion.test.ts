@@ -45,17 +45,17 @@ describe.each([
     expect(ask("pmon config ch")).toEqual(["check"]);
     expect(ask("pmon top --li")).toEqual(["--limit"]);
     expect(ask("pmon enroll --no-")).toEqual(["--no-deploy"]);
-  });
+  }, 60_000);
 
   test("host names from the configured store: remove and status positionals, top --host", () => {
     expect(ask("pmon remove db-")).toEqual(["db-east-1", "db-east-2"]);
     expect(ask("pmon status w")).toEqual(["web-1"]);
     expect(ask("pmon top --host db-east-")).toEqual(["db-east-1", "db-east-2"]);
-  });
+  }, 60_000);
 });
 
 test("an unknown shell is a usage error", () => {
   const r = Bun.spawnSync([requireBinary(), "completion", "tcsh"], { env, stderr: "pipe" });
   expect(r.exitCode).toBe(2);
   expect(r.stderr.toString()).toContain("bash, zsh, fish");
-});
+}, 60_000);

@@ -22,13 +22,13 @@ describe("pmon config check", () => {
     expect(r.out).toContain("configuration ok");
     expect(r.out).not.toContain("pmonpw");
     expect(r.code).toBe(0);
-  });
+  }, 60_000);
 
   test("an unreachable store with --connect: exit 2, the reason printed", () => {
     const r = check(`[server]\nstorage = "mysql://pmon:pw@127.0.0.1:1/pmon"\n`, "--connect", "--quiet");
     expect(r.out).toContain("FAIL server.storage: mysql://pmon:***@127.0.0.1:1/pmon");
     expect(r.code).toBe(2);
-  });
+  }, 60_000);
 
   test("a config error: exit 2 naming file, line and key, nothing else printed on stdout", () => {
     const r = check(`[agent]\ninterval_s = "often"\n`);
@@ -36,5 +36,5 @@ describe("pmon config check", () => {
     expect(r.err).toContain("agent.interval_s");
     expect(r.out).toBe("");
     expect(r.code).toBe(2);
-  });
+  }, 60_000);
 });

@@ -6,8 +6,9 @@ import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
 import { md5Hex, sampleTime, wholeDisks, writeReports } from "../../../src/store/reports.ts";
 import { migrate, TIME_SERIES_TABLES } from "../../../src/store/schema.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
-import { makeProcess, makeReport } from "../../helpers/reports.ts";
 import { BACKENDS, json, openMigrated } from "../../helpers/store/backends.ts";
+import { extremeReport, makeProcess, makeReport } from "../../helpers/reports.ts";
+import { ColumnRefusal } from "../../../src/store/columns.ts";
 
 // DDL on a shared 2-core machine can take seconds; never assert timings here.
 setDefaultTimeout(60_000);
@@ -129,15 +130,26 @@ describe.each(BACKENDS)("writeReports on $name", (backend) => {
   test("a report the database rejects leaves no row of its batch; the good one then stores alone", async () => {
     const host = "bad-host";
     const good = makeReport({ host, time: T0 });
-    // valid on the wire (non-negative), but no 64-bit integer column can hold it
-    const bad = makeReport({ host, time: T0 + 30_000, processes: [makeProcess({ pid: 5, rss_bytes: 1e30 })] });
+    // the protocol refuses it; written directly, the store's own column check still does
+    const bad = makeReport({ host, time: T0 + 30_000, processes: [makeProcess({ pid: 5 })] });
+    bad.processes[0]!.rss_bytes = 1e30;
     const before = await counts(db);
-    await expect(writeReports(db, [{ report: good, receivedAt: T0 }, { report: bad, receivedAt: T0 + 30_000 }])).rejects.toThrow();
+    await expect(writeReports(db, [{ report: good, receivedAt: T0 }, { report: bad, receivedAt: T0 + 30_000 }])).rejects.toThrow(ColumnRefusal);
     expect(await counts(db)).toEqual(before);
-    await expect(writeReports(db, [{ report: bad, receivedAt: T0 + 30_000 }])).rejects.toThrow();
+    await expect(writeReports(db, [{ report: bad, receivedAt: T0 + 30_000 }])).rejects.toThrow("processes[].rss_bytes does not fit the store");
     expect(await counts(db)).toEqual(before);
     expect(await writeReports(db, [{ report: good, receivedAt: T0 }])).toEqual(["stored"]);
     expect((await counts(db, host)).tb_monitor_host_info).toBe(1);
+  });
+
+  test("every value at the protocol's limits fits its column: the table's maxima, then its minima", async () => {
+    for (const end of ["max", "min"] as const) {
+      const r = extremeReport(end, `limits-${end}`);
+      expect(await writeReports(db, [{ report: r, receivedAt: r.time }])).toEqual(["stored"]);
+      const [p] = await db.query<{ pid: number; rss_bytes: number; cpu: number }>("SELECT pid, rss_bytes, cpu FROM tb_monitor_process_io_info WHERE rshost = ?", [r.host]);
+      expect(Number(p!.pid)).toBe(r.processes[0]!.pid);
+      expect(Number(p!.rss_bytes)).toBe(r.processes[0]!.rss_bytes);
+    }
   });
 
   test("every string at the protocol's maximum length is stored whole (columns are wide enough)", async () => {
@@ -166,6 +178,21 @@ describe.each(BACKENDS)("writeReports on $name", (backend) => {
     expect([d.part.length, d.mount.length, d.fstype.length]).toEqual([255, 4096, 64]);
     const [u] = await db.query<any>("SELECT dev FROM tb_monitor_disk_util_qu_info WHERE rshost = ?", [host]);
     expect(u.dev).toBe("/dev/" + long(255, "s"));
+  });
+
+  test("a process that ended in the window is stored with exited = 1; records without the flag (older agents) are 0", async () => {
+    const host = "exited-host";
+    const dd = makeProcess({ pid: 5150, comm: "dd", cmdline: "", rss_bytes: 0, threads: 0, write_bytes_per_s: 7 * 1024 * 1024, exited: true });
+    const sh = makeProcess({ pid: 5149, comm: "sh", exited: false });
+    const old = makeProcess({ pid: 5148, comm: "bash" }); // no exited field at all
+    const r = makeReport({ host, processes: [dd, sh, old] });
+    expect(await writeReports(db, [{ report: r, receivedAt: r.time }])).toEqual(["stored"]);
+    const rows = await db.query<any>("SELECT pid, exited, io_w FROM tb_monitor_process_io_info WHERE rshost = ? ORDER BY pid", [host]);
+    expect(rows.map((x) => [x.pid, Number(x.exited), x.io_w])).toEqual([
+      [5148, 0, 0],
+      [5149, 0, 0],
+      [5150, 1, 7 * 1024],
+    ]);
   });
 
   test("the command line is stored once per distinct text, never rewritten", async () => {

@@ -1,4 +1,4 @@
-// Every panel of both dashboards (pmon's init/grafana/pmon.json and the old seed dashboard) run on
+// Every panel of both dashboards (pmon's init/grafana/pmon.json and the old tool's query shapes, test/fixtures/legacy/old-dashboard.json) run on
 // MariaDB after a real `pmon server` + `pmon agent` wrote rows, with the Grafana macros and variables
 // expanded as Grafana's MySQL data source does. A synthetic busy host (10.0.0.1, written through
 // writeReports) makes sure the threshold-filtered process panels have rows too.
@@ -22,7 +22,7 @@ const BUSY_HOST = "10.0.0.1";
 const NEIGHBOUR = "10.0.0.10"; // LIKE '10.0.0.1%' matches it; exact matching must not
 
 const pmonDashboard = JSON.parse(readFileSync(join(ROOT, "init/grafana/pmon.json"), "utf8"));
-const seedDashboard = JSON.parse(readFileSync(join(ROOT, "test/fixtures/seed-grafana.json"), "utf8"));
+const seedDashboard = JSON.parse(readFileSync(join(ROOT, "test/fixtures/legacy/old-dashboard.json"), "utf8"));
 
 let live: LiveFleet;
 let conn: mysql.Connection;
@@ -155,7 +155,7 @@ describe("pmon dashboard", () => {
   });
 });
 
-describe("the old seed dashboard on pmon's tables (MariaDB: -> rewritten to JSON_EXTRACT)", () => {
+describe("the old dashboard's query shapes on pmon's tables (MariaDB: -> rewritten to JSON_EXTRACT)", () => {
   const targets = panelTargets(seedDashboard);
   const single = (host: string): Record<string, GrafanaVariable> => ({ host: { values: [host], multi: false } });
 

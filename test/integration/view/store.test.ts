@@ -104,6 +104,8 @@ describe.each(backends)("%s", (_name, makeUrl) => {
     expect(r.rows[0]!.share).toBeCloseTo(300 / 400, 6);
     expect(r.rows[1]!.share).toBeCloseTo(250 / 400, 6);
     expect(r.rows[0]!.cmdline).toBe("java -jar /opt/app/billing.jar");
+    // the owner, which the web UI lists beside the command line
+    expect(r.rows.map((x) => x.user)).toEqual(["app", "mysql", "mysql", "root"]);
     expectGolden("top-fleet-cpu-at.txt", renderTop(r, { colour: false }));
   });
 

@@ -4,6 +4,8 @@ import { readProcText } from "../../../src/procfs/read.ts";
 import { createProcFs } from "../../../src/procfs/fs.ts";
 import { decodeReport, type ProcessRecord } from "../../../src/protocol/report.ts";
 import type { NetworkCollector } from "../../../src/collect/types.ts";
+import type { ExitSource } from "../../../src/collect/exits.ts";
+import type { TaskExit } from "../../../src/net/taskstats.ts";
 import { fixtureCollector, fixtureReport, PROC, PROC_NEXT } from "../../helpers/collect/helpers.ts";
 
 const byPid = (ps: ProcessRecord[], pid: number) => ps.find((p) => p.pid === pid);
@@ -199,5 +201,47 @@ describe("robustness", () => {
     c.collect();
     expect(c.collect({ proc: createProcFs(PROC_NEXT) })!.id).toBe("fixture-1");
     expect(c.collect({ proc: createProcFs(PROC) })!.id).toBe("fixture-2");
+  });
+});
+
+describe("exit records", () => {
+  const MiB = 1024 * 1024;
+  const record = (o: Partial<TaskExit> & { pid: number; ppid: number }): TaskExit => ({
+    version: 16, tgid: o.pid, groupDead: true, comm: "x", uid: 0, exitCode: 0, startS: 0, utimeUs: 0, stimeUs: 0, readBytes: 0, writeBytes: 0, cancelledWriteBytes: 0, ...o,
+  });
+  // the fixture window is uptime 1000 -> 1002 s after btime 1700000000
+  const windowRecords = [
+    // pid 500 (sleep, started 50 s after boot, 2 ticks, no io) vanishes in proc-next: its last stretch
+    record({ pid: 500, ppid: 1, comm: "sleep", startS: 1_700_000_050, utimeUs: 30_000, writeBytes: 4 * MiB }),
+    // born and gone inside the window
+    record({ pid: 950, ppid: 901, comm: "dd", startS: 1_700_001_001, utimeUs: 100_000, stimeUs: 300_000, writeBytes: 30 * MiB }),
+    // a thread of java (800) that ended: java lives on, nothing to report
+    record({ pid: 850, tgid: 800, ppid: 1, groupDead: false, writeBytes: 99 * MiB }),
+  ];
+  const source = (): ExitSource => {
+    let calls = 0;
+    const overflow: Record<string, number> = { exits_overflow: 1 };
+    return { drain: () => ({ exits: calls++ === 0 ? [] : windowRecords, errors: calls > 1 ? overflow : {} }), capabilities: { taskstats: true, exit_accounting: "taskstats" }, close() {} };
+  };
+
+  test("ended processes become records marked exited, with their stretch in the window; they pass decodeReport", () => {
+    const r = fixtureReport({ topN: 100, exits: source() });
+    expect(decodeReport(JSON.parse(JSON.stringify(r)))).toBeTruthy();
+    expect(byPid(r.processes, 950)).toMatchObject({ comm: "dd", ppid: 901, exited: true, rss_bytes: 0, threads: 0, cmdline: "", cpu_pct: 20, write_bytes_per_s: 15 * MiB, start_time: 1_700_001_001_000 });
+    expect(byPid(r.processes, 500)).toMatchObject({ comm: "sleep", exited: true, cpu_pct: 0.5, write_bytes_per_s: 2 * MiB, start_time: 1_700_000_050_000 });
+    expect(r.processes.filter((p) => p.exited).map((p) => p.pid)).toEqual([500, 950]);
+    expect(byPid(r.processes, 100)!.exited).toBe(false);
+    expect(r.capabilities).toMatchObject({ sock_diag: false, taskstats: true, exit_accounting: "taskstats" });
+    expect(r.collector_errors.exits_overflow).toBe(1);
+  });
+
+  test("exited records take part in selection, and kept + rest still add up to every process", () => {
+    const all = fixtureReport({ topN: 100, exits: source() });
+    const r = fixtureReport({ topN: 0, exits: source() });
+    expect(r.processes.map((p) => p.pid)).toEqual([100, 700, 800, 950]); // dd wrote 15 MiB/s > 10
+    expect(r.rest.count).toBe(all.processes.length - 4);
+    for (const k of ["cpu_pct", "rss_bytes", "read_bytes_per_s", "write_bytes_per_s"] as const) {
+      expect(r.processes.reduce((s, p) => s + p[k], 0) + r.rest[k]).toBeCloseTo(all.processes.reduce((s, p) => s + p[k], 0), 1);
+    }
   });
 });

@@ -48,6 +48,7 @@ function context(host: SimHost): DeployContext {
     const step =
       argv[0] === "scp" ? "scp"
       : cmd.includes('echo "arch=') ? "probe"
+      : cmd.includes("start_client") ? "legacy"
       : cmd.includes("ln -f pmon pmon.prev") ? "install"
       : cmd.includes("--init-key") ? `key-${argv.at(-1)!.split(" ").at(-1)!.replace(/'/g, "")}`
       : cmd.includes("the host has no agent key") ? "config"
@@ -125,7 +126,7 @@ describe("deployHost", () => {
     const h = sim();
     const r = await deployHost(context(h), request);
     expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
-    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "key-keep", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "prepare", "scp", "install", "legacy", "key-keep", "config", "start"]);
     expect(h.state.agentVersion).toBe(NEW);
   });
 
@@ -203,7 +204,7 @@ describe("host keys", () => {
     const h = sim({ key: KEY_A, state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
     await deployHost(context(h), request);
     expect(h.state.publicKey).toBe(KEY_A);
-    expect(h.scripts).toEqual(["probe", "key-show", "prepare", "scp", "install", "key-keep", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "key-show", "prepare", "scp", "install", "legacy", "key-keep", "config", "start"]);
   });
 
   test("a host with no pmon key in the store (registered by SQL or the old tool) enrolls as before", async () => {

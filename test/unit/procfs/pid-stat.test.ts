@@ -5,12 +5,12 @@ import { parsePidStat, readPidStat } from "../../../src/procfs/pid-stat.ts";
 import { PROC, PROC_NEXT } from "../../helpers/procfs/fixtures.ts";
 
 const tail = (utime: number, stime: number, threads: number, start: number, rss: number) =>
-  `S 7 100 100 0 -1 4194560 12 0 0 0 ${utime} ${stime} 0 0 20 0 ${threads} 0 ${start} 999 ${rss} 18446744073709551615 0 0`;
+  `S 7 100 100 0 -1 4194560 12 5 0 0 ${utime} ${stime} 6 8 20 0 ${threads} 0 ${start} 999 ${rss} 18446744073709551615 0 0`;
 
 describe("parsePidStat", () => {
   test("plain line", () => {
     const s = parsePidStat(`42 (cat) ${tail(11, 22, 3, 4444, 55)}\n`);
-    expect(s).toEqual({ pid: 42, comm: "cat", state: "S", ppid: 7, utime: 11, stime: 22, numThreads: 3, starttime: 4444, rss: 55 });
+    expect(s).toEqual({ pid: 42, comm: "cat", state: "S", ppid: 7, cminflt: 5, utime: 11, stime: 22, cutime: 6, cstime: 8, numThreads: 3, starttime: 4444, rss: 55 });
   });
   test.each([
     ["spaces and parentheses", "(a b) c)"],

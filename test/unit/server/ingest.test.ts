@@ -8,6 +8,7 @@ import { HttpError } from "../../../src/server/errors.ts";
 import { createIngest, type WriteReports } from "../../../src/server/ingest.ts";
 import { createMetrics } from "../../../src/server/metrics.ts";
 import { validReport } from "../../helpers/server/fixtures.ts";
+import { ColumnRefusal } from "../../../src/store/columns.ts";
 
 const log = createLogger("silent");
 const reports = (n: number, prefix = "r") => Array.from({ length: n }, (_, i) => validReport("h1", `${prefix}-${i}`, Date.now(), 1));
@@ -57,14 +58,22 @@ describe("ingest queue", () => {
     expect(await status(slow.submit(reports(1)[0]!, Date.now(), false))).toBe(503);
   });
 
-  test("one report that breaks its batch is found by writing the rest one by one", async () => {
+  test("one report that breaks its batch is found by writing the rest one by one; the agent never sees DB text", async () => {
+    const dbText = "Data too long for column 'secret_internal' at row 1";
     const r = recorder(async (items) => {
-      if (items.some((i) => i.report.id === "r-3")) throw new Error("Data too long for column");
+      if (items.some((i) => i.report.id === "r-3")) throw Object.assign(new Error(dbText), { errno: 1406 });
+      if (items.some((i) => i.report.id === "r-4")) throw new ColumnRefusal("tb_monitor_process_io_info", "pid", "processes[].pid", "3000000000 is outside");
+      if (items.some((i) => i.report.id === "r-5")) throw new Error("disk I/O error");
       return items.map(() => "stored");
     });
     const ingest = createIngest({ write: r.write, metrics: createMetrics(), log, writers: 1 });
-    const results = await Promise.all(reports(6).map((x) => status(ingest.submit(x, Date.now(), false))));
-    expect(results).toEqual([200, 200, 200, 500, 200, 200]);
+    const settled = await Promise.allSettled(reports(7).map((x) => ingest.submit(x, Date.now(), false)));
+    const errs = settled.map((s) => (s.status === "rejected" ? (s.reason as HttpError) : undefined));
+    expect(errs.map((e) => e?.status ?? 200)).toEqual([200, 200, 200, 400, 400, 503, 200]);
+    expect(errs[3]!.message).toContain("secret_internal");
+    expect(errs[3]!.message).not.toContain("Data too long");
+    expect(errs[4]!.message).toBe("report.processes[].pid: does not fit the store");
+    expect(errs[5]!.message).not.toContain("disk I/O");
   });
 
   test("a full queue refuses with 503; drain finishes what was queued, then refuses", async () => {
