@@ -53,10 +53,12 @@ export interface App {
 }
 
 /** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
+const HOST_CACHE_CAP = 10_000;
+/** A collection after this many refused requests, or this many bytes of refused bodies (see refused()). */
 const GC_EVERY_REFUSED = 500;
 const GC_EVERY_REFUSED_BYTES = 32 * 1024 * 1024;
+/** consola's level number of "debug": below it, refusals are not even formatted */
 const LOG_LEVEL_DEBUG = 4;
-const HOST_CACHE_CAP = 10_000;
 
 export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
@@ -167,7 +169,7 @@ export function createApp(deps: AppDeps): App {
   }
 
   // Refused requests leave short-lived garbage (requests, replies, read bodies) that the collector
-  // lets pile up under a flood (measured: +40 MB over 200,000 refusals); a collection every so often
+  // lets pile up under a flood (measured: about +40 MB over 200,000 refusals); a collection every so often
   // keeps the peak low. Normal traffic is almost never refused, so it never pays for this.
   let refusedSinceGc = 0;
   let refusedBytesSinceGc = 0;
