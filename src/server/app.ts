@@ -55,7 +55,7 @@ export interface App {
 /** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
 const HOST_CACHE_CAP = 10_000;
 /** A collection after this many refused requests, or this many bytes of refused bodies (see refused()). */
-const GC_EVERY_REFUSED = 500;
+const GC_EVERY_REFUSED = 250;
 const GC_EVERY_REFUSED_BYTES = 32 * 1024 * 1024;
 /** consola's level number of "debug": below it, refusals are not even formatted */
 const LOG_LEVEL_DEBUG = 4;
@@ -173,13 +173,23 @@ export function createApp(deps: AppDeps): App {
   // keeps the peak low. Normal traffic is almost never refused, so it never pays for this.
   let refusedSinceGc = 0;
   let refusedBytesSinceGc = 0;
-  function refused(bodyBytes: number): void {
-    refusedSinceGc++;
-    refusedBytesSinceGc += bodyBytes;
-    if (refusedSinceGc < GC_EVERY_REFUSED && refusedBytesSinceGc < GC_EVERY_REFUSED_BYTES) return;
+  let gcTimer: ReturnType<typeof setTimeout> | undefined;
+  function collect(): void {
+    clearTimeout(gcTimer);
+    gcTimer = undefined;
     refusedSinceGc = 0;
     refusedBytesSinceGc = 0;
     Bun.gc(true);
+  }
+  function refused(bodyBytes: number): void {
+    refusedSinceGc++;
+    refusedBytesSinceGc += bodyBytes;
+    if (refusedSinceGc >= GC_EVERY_REFUSED || refusedBytesSinceGc >= GC_EVERY_REFUSED_BYTES) return collect();
+    // a burst that ends below those counts is collected a moment later
+    if (!gcTimer) {
+      gcTimer = setTimeout(collect, 1000);
+      gcTimer.unref?.();
+    }
   }
 
   async function getHosts(req: Request): Promise<Response> {
