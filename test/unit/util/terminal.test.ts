@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { formatReportSummary } from "../../../src/collect/summary.ts";
 import { escapeControls, terminalJson } from "../../../src/util/terminal.ts";
+import { ProgressLines } from "../../../src/view/progress.ts";
 import { renderOutcomes } from "../../../src/view/outcomes.ts";
 import { renderStatus } from "../../../src/view/status.ts";
 import { renderTop } from "../../../src/view/top.ts";
@@ -54,5 +55,13 @@ describe("renderers", () => {
     const status = renderStatus([host] as unknown as Parameters<typeof renderStatus>[0], { colour: false });
     expect(status).toContain("deploy failed: vim \\x1b[2J");
     expect(status).not.toMatch(RAW);
+  });
+});
+
+describe("enroll and remove progress lines", () => {
+  test("what a host sends back (ssh errors, its agent's log) is escaped", () => {
+    const lines: string[] = [];
+    new ProgressLines((l) => lines.push(l), 1, () => 0).update("h1", "failed: \x1b]0;owned\x07 \u202eevil");
+    expect(lines).toEqual(["[1/1] h1  failed: \\x1b]0;owned\\x07 \\u202eevil  (0.0 s)"]);
   });
 });
