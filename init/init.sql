@@ -1,5 +1,5 @@
 -- pmon schema for MySQL 5.7/8.x, MariaDB 10.5+ and TiDB. GENERATED from src/store/schema.ts:
--- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts rewrites it).
+-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts rewrites it).
 -- `pmon server` creates and migrates the same schema itself; this file is for DBAs who create it by hand:
 --   CREATE DATABASE dbzz_monitor DEFAULT CHARACTER SET utf8mb4; USE dbzz_monitor; SOURCE init.sql;
 
@@ -219,3 +219,23 @@ INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`)
 ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `exited` tinyint NOT NULL DEFAULT '0';
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (3, 'process exited flag', UTC_TIMESTAMP());
+
+-- migration 4: alert log
+CREATE TABLE IF NOT EXISTS `tb_monitor_alert_log` (
+  `id` bigint NOT NULL AUTO_INCREMENT,
+  `event_key` char(32) CHARACTER SET ascii NOT NULL,
+  `rshost` varchar(255) CHARACTER SET ascii NOT NULL DEFAULT '',
+  `kind` varchar(255) NOT NULL DEFAULT '',
+  `state` varchar(16) CHARACTER SET ascii NOT NULL DEFAULT '',
+  `since` datetime NULL,
+  `a_time` datetime NOT NULL DEFAULT '2022-01-01 00:00:00',
+  `message` text NULL,
+  `delivered` tinyint NOT NULL DEFAULT '0',
+  `channels` int NOT NULL DEFAULT '0',
+  `sender` varchar(128) NOT NULL DEFAULT '',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uk_event_key` (`event_key`),
+  KEY `idx_a_time` (`a_time`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (4, 'alert log', UTC_TIMESTAMP());

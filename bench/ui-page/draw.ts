@@ -38,6 +38,7 @@ function synthetic(points: number, procs: number): HostSeries {
     io: stack(1e7),
     net: stack(1e7),
     devices: [{ name: "/dev/sda", util_pct: line(100), read_bytes_per_s: line(5e7), write_bytes_per_s: line(5e7) }],
+    interfaces: [{ name: "eth0", rx: line(1e8), tx: line(1e8) }, { name: "lo", rx: line(1e6), tx: line(1e6) }],
     ports: [{ name: "3306", rx: line(1e7), tx: line(1e7) }],
     unattributed: [],
     filesystems: [{ mount: "/", used_pct: line(100) }, { mount: "/data", used_pct: line(100) }],

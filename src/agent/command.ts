@@ -4,7 +4,7 @@ import { createAgentNetworkCollector } from "../collect/network.ts";
 import type { Logger } from "../log.ts";
 import { createProcFs } from "../procfs/fs.ts";
 import { agentHost, createAgentCollector } from "./once.ts";
-import { serverDownWatchFromConfig } from "./server-down.ts";
+import { serverDownWatchFromConfig, withSentAlerts } from "./server-down.ts";
 import { readAgentCredentials, runAgent } from "./run.ts";
 
 /** Runs until SIGTERM/SIGINT (0) or a server of another version answers (EXIT_UPGRADE). */
@@ -25,7 +25,7 @@ export async function runAgentCommand(config: ResolvedConfig, log: Logger): Prom
   const { exitCode } = await runAgent({
     config,
     log,
-    collect: () => collector.collect(),
+    collect: () => withSentAlerts(collector.collect(), watch),
     signal: stop.signal,
     onRound: (r) => watch.onRound(r),
   });

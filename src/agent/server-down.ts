@@ -7,7 +7,9 @@ import { hostname } from "node:os";
 import type { ResolvedConfig } from "../config/schema.ts";
 import { asLanguage, serverDownFiring, serverDownResolved, type Language } from "../alerts/messages.ts";
 import { notifierFromConfig, type Notifier } from "../alerts/notifier.ts";
+import type { AlertEvent } from "../alerts/event.ts";
 import type { Logger } from "../log.ts";
+import { MAX_ALERTS_SENT, type Report, type SentAlert } from "../protocol/report.ts";
 
 /** What the agent loop reports after each round (structurally the loop's RoundResult). */
 export interface RoundOutcome {
@@ -28,12 +30,18 @@ export interface ServerDownOptions {
 
 export interface ServerDownWatch {
   onRound(r: RoundOutcome): void;
+  /**
+   * The alerts sent and not yet in an accepted report, for the report about to be sent (its
+   * alerts_sent); undefined when there are none. An accepted round forgets what it carried.
+   */
+  takeSent(): SentAlert[] | undefined;
   /** resolves when the alerts this watch started are delivered (or given up) */
   idle(): Promise<void>;
   readonly state: { failedRounds: number; witnesses: readonly string[]; alerting: boolean; since?: number };
 }
 
 const SERVER_DOWN = "server_down";
+const MESSAGE_MAX = 4000;
 
 export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
   const now = o.now ?? Date.now;
@@ -45,13 +53,33 @@ export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
   let lastServers: string[] = [];
   const pending = new Set<Promise<unknown>>();
 
-  const deliver = (p: Promise<unknown>) => {
+  // what was sent, until a report carrying it is accepted (the server records it in its alert log)
+  const outbox: { alert: SentAlert; carried: boolean }[] = [];
+  const deliver = (e: AlertEvent) => {
+    const p = o.notifier.send(e).then(
+      (delivered) => {
+        outbox.push({
+          alert: { kind: e.kind, state: e.state, since: e.since, time: e.time, message: e.message.slice(0, MESSAGE_MAX), delivered, channels: o.notifier.channelCount },
+          carried: false,
+        });
+        // the oldest go first if no server has been reachable for a very long time
+        if (outbox.length > MAX_ALERTS_SENT) outbox.splice(0, outbox.length - MAX_ALERTS_SENT);
+      },
+      (err) => log.warn(`server-down alert not sent: ${(err as Error).message}`),
+    );
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };
 
   return {
+    takeSent() {
+      if (outbox.length === 0) return undefined;
+      for (const x of outbox) x.carried = true;
+      return outbox.map((x) => x.alert);
+    },
     onRound(r) {
+      // the report of this round was accepted: what it carried is recorded
+      if (r.ok) for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i]!.carried) outbox.splice(i, 1);
       // A refusal (4xx) still proves a server is up and answering: only silence or 5xx count.
       const answered = r.ok || r.servers.some((t) => t.kind === "rejected");
       if (r.servers.length) lastServers = r.servers.map((t) => t.server);
@@ -61,7 +89,7 @@ export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
         if (alerting) {
           const t = now();
           const message = serverDownResolved(o.language, { reporter: o.host, servers: lastServers, since: since!, until: t });
-          deliver(o.notifier.send({ host: o.host, kind: SERVER_DOWN, state: "resolved", since: since!, time: t, message }));
+          deliver({ host: o.host, kind: SERVER_DOWN, state: "resolved", since: since!, time: t, message });
           alerting = false;
         }
         failedRounds = 0;
@@ -80,7 +108,7 @@ export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
       const t = now();
       const message = serverDownFiring(o.language, { reporter: o.host, servers: lastServers, since, rounds: failedRounds });
       log.error(`no server accepted ${failedRounds} rounds in a row; this host is the first witness: alerting`);
-      deliver(o.notifier.send({ host: o.host, kind: SERVER_DOWN, state: "firing", since, time: t, message }));
+      deliver({ host: o.host, kind: SERVER_DOWN, state: "firing", since, time: t, message });
     },
     async idle() {
       while (pending.size) await Promise.all([...pending]);
@@ -89,6 +117,12 @@ export function createServerDownWatch(o: ServerDownOptions): ServerDownWatch {
       return { failedRounds, witnesses, alerting, since };
     },
   };
+}
+
+/** The report with the alerts this agent sent and no server recorded yet (its alerts_sent). */
+export function withSentAlerts(report: Report | null, watch: Pick<ServerDownWatch, "takeSent">): Report | null {
+  const sent = report && watch.takeSent();
+  return report && sent ? { ...report, alerts_sent: sent } : report;
 }
 
 /** The watch `pmon agent` installs as its onRound hook. */

@@ -8,6 +8,8 @@ export interface AlertEvent {
   host: string;
   kind: AlertKind;
   state: "firing" | "resolved";
+  /** a firing alert that repeats an earlier one of the same incident */
+  repeat?: boolean;
   /** start of the incident, epoch ms (server clock, or the agent's clock for server_down) */
   since: number;
   /** when the alert was raised, epoch ms */

@@ -8,6 +8,7 @@ import type { Db } from "../store/db.ts";
 import { asLanguage, fleetEventFiring, fleetEventResolved, type FleetEventKind } from "./messages.ts";
 import { countRaised } from "./metrics.ts";
 import { notifierFromConfig, type Notifier } from "./notifier.ts";
+import { recordingNotifier } from "./recorded.ts";
 
 export interface EventContext {
   config: ResolvedConfig;
@@ -24,6 +25,11 @@ export function defaultOwner(): string {
   return `${hostname()}:${process.pid}`.slice(0, 128);
 }
 
+/** The context's notifier (or one from config.alerts), recording into the alert log. */
+function notifierOf(ctx: EventContext): Notifier {
+  return recordingNotifier(ctx.notifier ?? notifierFromConfig(ctx.config, ctx.log), { db: ctx.db, sender: ctx.owner ?? defaultOwner(), log: ctx.log });
+}
+
 /**
  * Announces a deploy failure or rollback for `host`. Sends only when no incident of that kind is
  * open for the host (and only from the server that opened it); returns whether it sent.
@@ -34,7 +40,7 @@ export async function notifyEvent(ctx: EventContext, ev: { host: string; kind: F
   const won = await claimOpen(ctx.db, { rshost: ev.host, kind: ev.kind, since: now, now, owner: ctx.owner ?? defaultOwner(), remarks: ev.message });
   if (!won) return false;
   countRaised(ev.kind);
-  const notifier = ctx.notifier ?? notifierFromConfig(ctx.config, ctx.log);
+  const notifier = notifierOf(ctx);
   await notifier.send({ host: ev.host, kind: ev.kind, state: "firing", since: now, time: now, message });
   return true;
 }
@@ -47,7 +53,7 @@ export async function resolveEvent(ctx: EventContext, ev: { host: string; kind: 
   const won = await claimResolve(ctx.db, { rshost: ev.host, kind: ev.kind, fromSent: row.sent, now, owner: ctx.owner ?? defaultOwner() });
   if (!won || ev.quiet) return won;
   const since = row.since ?? now;
-  const notifier = ctx.notifier ?? notifierFromConfig(ctx.config, ctx.log);
+  const notifier = notifierOf(ctx);
   await notifier.send({ host: ev.host, kind: ev.kind, state: "resolved", since, time: now, message: fleetEventResolved(asLanguage(ctx.config.alerts.language), { host: ev.host, kind: ev.kind, since, until: now }) });
   return true;
 }

@@ -12,6 +12,7 @@ import { defaultOwner, notifyEvent, resolveEvent } from "./events.ts";
 import { asLanguage, silentFiring, silentResolved } from "./messages.ts";
 import { countRaised } from "./metrics.ts";
 import { notifierFromConfig, type Notifier } from "./notifier.ts";
+import { recordingNotifier } from "./recorded.ts";
 import { decideSilent } from "./rules.ts";
 import { createSaturationTracker } from "./saturation.ts";
 import { selectWitnesses } from "./witnesses.ts";
@@ -57,7 +58,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
   const log = o.log.withTag("alerts");
   const now = o.now ?? Date.now;
   const owner = o.owner ?? defaultOwner();
-  const notifier = o.notifier ?? notifierFromConfig(o.config, o.log);
+  const notifier = recordingNotifier(o.notifier ?? notifierFromConfig(o.config, o.log), { db: o.db, sender: owner, log: o.log });
   const language = asLanguage(a.language);
   const sameMachine = new Set(o.sameMachine ?? [hostname(), o.config.agent.host].filter(Boolean));
   const send = (e: AlertEvent) => notifier.send(e);
@@ -138,7 +139,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
         if (await claimRepeat(o.db, { ...base, fromSent: action.fromSent })) {
           countRaised(SILENT);
           const message = silentFiring(language, { host: h.rshost, afterS: a.silent_after_s, since: action.since, count, max: a.max_repeats });
-          events.push({ host: h.rshost, kind: SILENT, state: "firing", since: action.since, time: t, message });
+          events.push({ host: h.rshost, kind: SILENT, state: "firing", repeat: true, since: action.since, time: t, message });
         }
       } else if (await claimResolve(o.db, { ...base, fromSent: action.fromSent })) {
         const message = silentResolved(language, { host: h.rshost, afterS: a.silent_after_s, since: action.since, until: action.until });
@@ -153,8 +154,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
       await closeQuietly(o.db, { rshost: row.rshost, kind: row.kind, now: t, owner });
     }
     // one pass, one batch: a partition that silences 50 hosts is a few robot messages, not 50
-    if (notifier.sendAll) await notifier.sendAll(events);
-    else await Promise.all(events.map(send));
+    await notifier.sendAll(events);
   }
 
   return {

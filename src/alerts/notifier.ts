@@ -27,6 +27,8 @@ export interface Notifier {
    * few messages as fit (robots rate-limit, WeCom to 20 messages a minute).
    */
   sendAll?(events: readonly AlertEvent[]): Promise<boolean>;
+  /** sendAll with each event's own outcome: true when at least one channel accepted it */
+  sendEach?(events: readonly AlertEvent[]): Promise<boolean[]>;
   readonly channelCount: number;
 }
 
@@ -74,60 +76,69 @@ export function createNotifier(opts: NotifierOptions): Required<Notifier> {
     return false;
   }
 
-  async function sendAll(events: readonly AlertEvent[]): Promise<boolean> {
-    if (events.length === 0) return true;
+  async function sendEach(events: readonly AlertEvent[]): Promise<boolean[]> {
+    if (events.length === 0) return [];
     for (const e of events) log.info(`alert ${opts.channels.length ? "" : "(no channel configured) "}${e.state} ${e.kind} ${e.host}: ${e.message}`);
-    if (opts.channels.length === 0) return true;
-    const results = await Promise.all(
+    if (opts.channels.length === 0) return events.map(() => true);
+    // per channel, per event: did the message carrying it get through
+    const perChannel = await Promise.all(
       opts.channels.map(async (c) => {
-        const messages = c.type === "webhook" ? events : joinForRobot(events);
-        const ok = await Promise.all(messages.map((e) => deliver(c, e)));
-        return ok.every(Boolean);
+        const groups = c.type === "webhook" ? events.map((e) => [e]) : groupForRobot(events);
+        const ok = await Promise.all(groups.map((g) => deliver(c, g.length === 1 ? g[0]! : joined(g))));
+        const byEvent = new Map<AlertEvent, boolean>();
+        groups.forEach((g, i) => g.forEach((e) => byEvent.set(e, ok[i]!)));
+        return events.map((e) => byEvent.get(e) ?? false);
       }),
     );
-    return results.some(Boolean);
+    return events.map((_, i) => perChannel.some((r) => r[i]));
+  }
+
+  async function sendAll(events: readonly AlertEvent[]): Promise<boolean> {
+    const each = await sendEach(events);
+    if (events.length === 0 || opts.channels.length === 0) return true;
+    return each.every(Boolean);
   }
 
   return {
     channelCount: opts.channels.length,
     send: (event) => sendAll([event]),
     sendAll,
+    sendEach,
   };
 }
 
 /** WeCom's text limit is 2048 bytes; stay under it with the time line added. */
 const ROBOT_TEXT_BYTES = 1800;
 
-/** Joins alerts into messages of at most ROBOT_TEXT_BYTES, one alert per line. */
-function joinForRobot(events: readonly AlertEvent[]): AlertEvent[] {
-  const out: AlertEvent[] = [];
+/** Groups alerts into messages of at most ROBOT_TEXT_BYTES, one alert per line. */
+function groupForRobot(events: readonly AlertEvent[]): AlertEvent[][] {
+  const out: AlertEvent[][] = [];
   let group: AlertEvent[] = [];
   let bytes = 0;
-  const flush = () => {
-    if (!group.length) return;
-    out.push(
-      group.length === 1
-        ? group[0]!
-        : {
-            host: group.map((e) => e.host).join(","),
-            kind: [...new Set(group.map((e) => e.kind))].join(","),
-            state: group.every((e) => e.state === "resolved") ? "resolved" : "firing",
-            since: Math.min(...group.map((e) => e.since)),
-            time: Math.max(...group.map((e) => e.time)),
-            message: group.map((e) => e.message).join("\n"),
-          },
-    );
-    group = [];
-    bytes = 0;
-  };
   for (const e of events) {
     const size = Buffer.byteLength(e.message) + 1;
-    if (group.length && bytes + size > ROBOT_TEXT_BYTES) flush();
+    if (group.length && bytes + size > ROBOT_TEXT_BYTES) {
+      out.push(group);
+      group = [];
+      bytes = 0;
+    }
     group.push(e);
     bytes += size;
   }
-  flush();
+  if (group.length) out.push(group);
   return out;
+}
+
+/** One robot message for a group of alerts. */
+function joined(group: readonly AlertEvent[]): AlertEvent {
+  return {
+    host: group.map((e) => e.host).join(","),
+    kind: [...new Set(group.map((e) => e.kind))].join(","),
+    state: group.every((e) => e.state === "resolved") ? "resolved" : "firing",
+    since: Math.min(...group.map((e) => e.since)),
+    time: Math.max(...group.map((e) => e.time)),
+    message: group.map((e) => e.message).join("\n"),
+  };
 }
 
 /** The notifier for config.alerts: its channels, retries and timeout. */

@@ -217,6 +217,24 @@ const LISTEN_PORT = object({ port: int("port", 0, 65_535), pid: nullable(pid), c
 /** An interface's traffic that no socket accounts for (UDP, ICMP, sockets that lived too briefly). */
 const UNATTRIBUTED = object({ interface: str(64), rx_bytes_per_s: rate, tx_bytes_per_s: rate });
 
+/** Most alerts one report carries in alerts_sent. */
+export const MAX_ALERTS_SENT = 16;
+
+/**
+ * An alert the agent itself sent (server_down: no server was there to send it), carried by its next
+ * reports until one is accepted, so the server's alert log records it.
+ */
+const SENT_ALERT = object({
+  kind: str(64),
+  state: { kind: "string", maxLength: 16, pattern: /^(firing|resolved)$/, patternName: "firing or resolved" } as StringField,
+  since: time,
+  time,
+  message: str(4000),
+  /** a channel accepted it (or none is configured) */
+  delivered: bool,
+  channels: int("channels", 0, 1024),
+});
+
 export const REPORT = object({
   v: { kind: "literal", value: PROTOCOL_VERSION } as LiteralField<typeof PROTOCOL_VERSION>,
   /** unique per report (the agent's boot id + sequence); the server stores a report id once */
@@ -244,6 +262,8 @@ export const REPORT = object({
   capabilities: { kind: "map", of: { kind: "scalar", maxLength: 256 }, maxKeys: 64, maxKeyLength: 64 } as MapField<ScalarField>,
   /** files or steps that failed, by kind, with counts */
   collector_errors: { kind: "map", of: int("count", 0, MAX_INT32), maxKeys: 256, maxKeyLength: 64 } as MapField<IntField>,
+  /** alerts this agent sent itself and no server has recorded yet; absent from older agents */
+  alerts_sent: optional(list(SENT_ALERT, MAX_ALERTS_SENT, false)),
 });
 
 // --- the types, derived from the table ---
@@ -260,6 +280,7 @@ export type InterfaceStats = TypeOf<typeof INTERFACE>;
 export type ConnectionRecord = TypeOf<typeof CONNECTION>;
 export type ListenPortRecord = TypeOf<typeof LISTEN_PORT>;
 export type UnattributedRecord = TypeOf<typeof UNATTRIBUTED>;
+export type SentAlert = TypeOf<typeof SENT_ALERT>;
 
 /** A report that breaks the schema; `field` is the JSON path of the first bad value. */
 export class ReportError extends Error {

@@ -9,6 +9,7 @@ import { getHost, recordReportSeen } from "../store/hosts.ts";
 import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
+import { agentAlertEntry, recordAlerts } from "../store/alert-log.ts";
 import { runRetention } from "../store/retention.ts";
 import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
@@ -61,7 +62,13 @@ export function createServerCore(
   const skew = createSkewTracker(s.clock_warn_s, log.withTag("server"), metrics);
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
   const ingest: Ingest = createIngest({
-    write: (items) => writeReports(db, items, writeOpts),
+    // alerts an agent sent itself (server_down) go into the alert log with its report; in the same
+    // write so a store failure makes the agent resend both (the log keeps each message once)
+    write: async (items) => {
+      const outcomes = await writeReports(db, items, writeOpts);
+      await recordAlerts(db, items.flatMap(({ report }) => (report.alerts_sent ?? []).map((a) => agentAlertEntry(report.host, a))));
+      return outcomes;
+    },
     afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => onArrivals?.(items)),
     metrics,
     log,

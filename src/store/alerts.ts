@@ -141,9 +141,3 @@ export async function closeQuietly(db: Db, o: { rshost: string; kind: string; no
   ]);
   return r.affectedRows === 1;
 }
-
-/** The `limit` incidents whose last alert or recovery is newest: open and closed, newest first. */
-export async function listRecentAlerts(db: Db, limit = 100): Promise<AlertRow[]> {
-  const rows = await db.query<RawRow>(`SELECT ${COLUMNS} FROM tb_monitor_alert_info ORDER BY a_time DESC, rshost, kind LIMIT ?`, [limit]);
-  return rows.map(toRow);
-}

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { Report } from "../protocol/report.ts";
 import { checkRows } from "./columns.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
+import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
 
 export type WriteOutcome = "stored" | "duplicate";
 
@@ -157,8 +158,25 @@ export function hostJson(r: Report) {
     tx += i.tx_bytes_per_s;
     speed = Math.max(speed, i.speed_mbps ?? 0);
   }
-  const net = { speed, send: kbs(tx), receive: kbs(rx), Total: kbs(rx + tx) };
+  const net = { speed, send: kbs(tx), receive: kbs(rx), Total: kbs(rx + tx), ifaces: interfaceRates(r.system.interfaces) };
   return { cpu_info, mem_info, io_info, net };
+}
+
+/**
+ * Per-interface traffic as compact as the host row allows: {"eth0": [receive, send]} in KB/s, lo
+ * included. An idle interface is left out (0 where the key exists), and beyond the
+ * MAX_STORED_INTERFACES busiest the rest are summed, so a host with hundreds of idle veths stays small.
+ */
+function interfaceRates(interfaces: Report["system"]["interfaces"]): Record<string, [number, number]> {
+  const busy = interfaces
+    .map((i) => ({ name: txt(i.name), rx: kbs(i.rx_bytes_per_s), tx: kbs(i.tx_bytes_per_s) }))
+    .filter((i) => i.rx > 0 || i.tx > 0)
+    .sort((a, b) => b.rx + b.tx - (a.rx + a.tx) || (a.name < b.name ? -1 : 1));
+  const out: [string, [number, number]][] = busy.slice(0, MAX_STORED_INTERFACES).map((i) => [i.name, [i.rx, i.tx]]);
+  const rest = busy.slice(MAX_STORED_INTERFACES);
+  if (rest.length) out.push([OTHER_INTERFACES, [round(rest.reduce((n, i) => n + i.rx, 0), 2), round(rest.reduce((n, i) => n + i.tx, 0), 2)]]);
+  // fromEntries defines own keys: an interface called "__proto__" stays a key
+  return Object.fromEntries(out);
 }
 
 /** All rows of one report at sample time `aTimeMs` (see sampleTime). */

@@ -60,6 +60,7 @@ export async function runRetention(db: Db, nowMs: number, days: number): Promise
   result.deleted.tb_monitor_report_seen = await deleteBatched(db, "tb_monitor_report_seen", "a_time < ?", [sqlTime(dedupeCutoff)]);
   // Only finished incidents: a host that is still alerting keeps its counter.
   result.deleted.tb_monitor_alert_info = await deleteBatched(db, "tb_monitor_alert_info", "istate = 0 AND a_time < ?", [sqlTime(cutoff)]);
+  result.deleted.tb_monitor_alert_log = await deleteBatched(db, "tb_monitor_alert_log", "a_time < ?", [sqlTime(cutoff)]);
   result.deleted.tb_monitor_server_info = await deleteBatched(db, "tb_monitor_server_info", "a_time < ?", [sqlTime(cutoff)]);
   // Command lines whose last use (a_time, refreshed daily by writeReports) is older than every kept
   // row; two days of slack cover the once-a-day refresh and the day granularity of partitions.

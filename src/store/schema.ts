@@ -1,6 +1,6 @@
 // The database schema as ordered forward migrations, written once for MySQL/MariaDB/TiDB and once for
 // SQLite. migrate() applies the missing ones under a lock; init/init.sql is the same MySQL DDL
-// (mysqlInitSql() renders it, test/store/schema.test.ts proves the two agree).
+// (mysqlInitSql() renders it, test/integration/store/schema.test.ts proves the two agree).
 //
 // Legacy tables, columns, units and JSON keys are kept so the old Grafana dashboard still works
 // (see docs/storage.md). Time-series tables on MySQL are RANGE-partitioned by day on a_time
@@ -237,6 +237,34 @@ export const TABLES_V1: readonly TableDef[] = [
   },
 ];
 
+/**
+ * Every alert message sent (firing, repeat, recovery), once: tb_monitor_alert_info holds one row per
+ * incident, this one row per message. event_key (md5 of host, kind, state and times) makes a
+ * re-recorded message (an agent's server-down alert carried by a replayed report) a no-op.
+ */
+export const ALERT_LOG_TABLE: TableDef = {
+  name: "tb_monitor_alert_log",
+  columns: [
+    id,
+    c("event_key", "char(32) CHARACTER SET ascii NOT NULL", "TEXT NOT NULL"),
+    rshost,
+    text("kind", 255),
+    // firing | repeat | resolved
+    c("state", "varchar(16) CHARACTER SET ascii NOT NULL DEFAULT ''", "TEXT NOT NULL DEFAULT ''"),
+    c("since", "datetime NULL", "TEXT NULL"),
+    aTime,
+    c("message", "text NULL", "TEXT NULL"),
+    // 1 = a channel accepted it (or none is configured), 0 = every channel failed; channels = how many were tried
+    c("delivered", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0"),
+    int("channels"),
+    // the server that sent it, or the agent for server_down
+    text("sender", 128),
+  ],
+  primaryKey: ["id"],
+  unique: { uk_event_key: ["event_key"] },
+  index: { idx_a_time: ["a_time"] },
+};
+
 function mysqlCreate(t: TableDef): string {
   const lines = t.columns.map((col) => `  \`${col.name}\` ${col.mysql}`);
   lines.push(`  PRIMARY KEY (${t.primaryKey.map((k) => `\`${k}\``).join(", ")})`);
@@ -279,7 +307,7 @@ function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: st
  *     sqlite: ["ALTER TABLE tb_monitor_host_config ADD COLUMN rollback_to TEXT NOT NULL DEFAULT ''"] },
  * Each statement must be safe to re-run after a crash half-way (MySQL DDL is not transactional):
  * CREATE ... IF NOT EXISTS, and migrate() tolerates "duplicate column/key" on ALTER ... ADD.
- * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts
+ * Then regenerate init/init.sql: UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -304,17 +332,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "process exited flag",
     ...addColumn("tb_monitor_process_io_info", PROCESS_EXITED),
   },
+  {
+    version: 4,
+    name: "alert log",
+    mysql: [mysqlCreate(ALERT_LOG_TABLE)],
+    sqlite: sqliteCreate(ALERT_LOG_TABLE),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Each table's columns with their MySQL type (the stricter dialect), for checking values before they are written. */
 export const COLUMN_TYPES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(
-  TABLES_V1.map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
+  [...TABLES_V1, ALERT_LOG_TABLE].map((t) => [t.name, new Map([...t.columns, ...ADDED_COLUMNS.filter(([table]) => table === t.name).map(([, col]) => col)].map((col) => [col.name, col.mysql]))]),
 );
 
 /** Every table pmon creates (for tests and tools). */
-export const TABLES: readonly string[] = TABLES_V1.map((t) => t.name);
+export const TABLES: readonly string[] = [...TABLES_V1, ALERT_LOG_TABLE].map((t) => t.name);
 
 const VERSION_DDL: Record<Dialect, string> = {
   mysql:
@@ -396,7 +430,7 @@ function sqlTimeOf(ms: number): string {
 export function mysqlInitSql(): string {
   const out = [
     "-- pmon schema for MySQL 5.7/8.x, MariaDB 10.5+ and TiDB. GENERATED from src/store/schema.ts:",
-    "-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/store/schema.test.ts rewrites it).",
+    "-- do not edit by hand (UPDATE_INIT_SQL=1 bun test test/integration/store/schema.test.ts rewrites it).",
     "-- `pmon server` creates and migrates the same schema itself; this file is for DBAs who create it by hand:",
     "--   CREATE DATABASE dbzz_monitor DEFAULT CHARACTER SET utf8mb4; USE dbzz_monitor; SOURCE init.sql;",
     "",

@@ -6,6 +6,7 @@
 import { commandNames } from "./history.ts";
 import { jsonObject, num } from "./status.ts";
 import { fromSqlTime, sqlTime, type Db } from "./db.ts";
+import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
 
 export interface SeriesQuery {
   host: string;
@@ -66,6 +67,8 @@ export interface HostSeries {
   net: ProcessStack;
   /** devices at or over the disk thresholds only: other samples of a device are not stored */
   devices: { name: string; util_pct: Values; read_bytes_per_s: Values; write_bytes_per_s: Values }[];
+  /** each interface's traffic, lo included (bytes/s); null where a sample predates per-interface storage */
+  interfaces: NamedRx[];
   /** traffic accepted on each listening port (bytes/s) */
   ports: NamedRx[];
   /** interface traffic no socket accounts for (bytes/s) */
@@ -137,6 +140,7 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
   const fields = ["cpu", "memUsed", "memTotal", "dr", "dw", "rx", "tx"] as const;
   // per field and point: the sum and how many samples carried the field (old rows may lack a key)
   const sums = Object.fromEntries(fields.map((f) => [f, { sum: [] as number[], n: [] as number[] }])) as Record<(typeof fields)[number], { sum: number[]; n: number[] }>;
+  const ifaceSums: InterfaceSums = { samples: [], byName: new Map() };
   const add = (f: (typeof fields)[number], i: number, v: number | null) => {
     if (v === null) return;
     sums[f].sum[i]! += v;
@@ -170,6 +174,7 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
     add("dw", i, scale(num(io.write), KB));
     add("rx", i, scale(num(net.receive), KB));
     add("tx", i, scale(num(net.send), KB));
+    addInterfaces(ifaceSums, i, net.ifaces);
   }
   // Host figures are averaged over the samples that carried them.
   const avg = (f: (typeof fields)[number]): Values => sums[f].sum.map((v, i) => (sums[f].n[i] ? v / sums[f].n[i]! : null));
@@ -225,10 +230,57 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
       read_bytes_per_s: rows.map((r) => (r ? scale(num(r.r), KB) : null)),
       write_bytes_per_s: rows.map((r) => (r ? scale(num(r.w), KB) : null)),
     })),
+    interfaces: interfaceSeries(ifaceSums, n),
     ports: heaviestPorts.map(({ name, rows }) => ({ name, rx: rows.map((r, i) => perSample(r && num(r.rx), i, KB)), tx: rows.map((r, i) => perSample(r && num(r.tx), i, KB)) })),
     unattributed: [...unattributed].map(([name, rows]) => ({ name, rx: rows.map((r, i) => perSample(r && num(r.rx), i, KB)), tx: rows.map((r, i) => perSample(r && num(r.tx), i, KB)) })),
     filesystems: [...filesystems].map(([name, rows]) => ({ mount: name, used_pct: rows.map((r) => (r ? num(r.pct) : null)) })),
   };
+}
+
+/** Per point: samples that carried net.ifaces, and each interface's rx/tx sums (KB/s) over them. */
+interface InterfaceSums {
+  samples: number[];
+  byName: Map<string, { rx: number[]; tx: number[] }>;
+}
+
+function addInterfaces(sums: InterfaceSums, i: number, ifaces: unknown): void {
+  // older rows have no ifaces key: their points stay gaps
+  if (ifaces === null || typeof ifaces !== "object" || Array.isArray(ifaces)) return;
+  sums.samples[i] = (sums.samples[i] ?? 0) + 1;
+  for (const [name, pair] of Object.entries(ifaces)) {
+    if (!Array.isArray(pair)) continue;
+    const rx = num(pair[0]);
+    const tx = num(pair[1]);
+    let s = sums.byName.get(name);
+    if (!s) sums.byName.set(name, (s = { rx: [], tx: [] }));
+    s.rx[i] = (s.rx[i] ?? 0) + (rx ?? 0);
+    s.tx[i] = (s.tx[i] ?? 0) + (tx ?? 0);
+  }
+}
+
+/**
+ * Averages per point over the samples that carried the key; an interface absent from such a sample was
+ * idle (0). The MAX_STORED_INTERFACES busiest over the range are drawn, the others summed as OTHER_INTERFACES.
+ */
+function interfaceSeries(sums: InterfaceSums, n: number): NamedRx[] {
+  const avg = (v: number[]): Values => Array.from({ length: n }, (_, i) => (sums.samples[i] ? ((v[i] ?? 0) * KB) / sums.samples[i]! : null));
+  const total = (s: { rx: number[]; tx: number[] }) => s.rx.reduce((a, v) => a + (v ?? 0), 0) + s.tx.reduce((a, v) => a + (v ?? 0), 0);
+  const byTraffic = [...sums.byName].sort(([a, x], [b, y]) => total(y) - total(x) || (a < b ? -1 : 1));
+  const drawn = byTraffic.slice(0, MAX_STORED_INTERFACES);
+  const others = byTraffic.slice(MAX_STORED_INTERFACES);
+  if (others.length) {
+    const sum = { rx: [] as number[], tx: [] as number[] };
+    for (const [, s] of others) {
+      for (let i = 0; i < n; i++) {
+        sum.rx[i] = (sum.rx[i] ?? 0) + (s.rx[i] ?? 0);
+        sum.tx[i] = (sum.tx[i] ?? 0) + (s.tx[i] ?? 0);
+      }
+    }
+    const mine = drawn.find(([name]) => name === OTHER_INTERFACES);
+    if (mine) for (let i = 0; i < n; i++) (mine[1].rx[i] = (mine[1].rx[i] ?? 0) + sum.rx[i]!), (mine[1].tx[i] = (mine[1].tx[i] ?? 0) + sum.tx[i]!);
+    else drawn.push([OTHER_INTERFACES, sum]);
+  }
+  return drawn.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, s]) => ({ name, rx: avg(s.rx), tx: avg(s.tx) }));
 }
 
 type Label = { pid: number; start_time: number | string; instance: string | null; user: string | null; md5_str: string | null };

@@ -7,7 +7,8 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import { errorResponse, HttpError, jsonResponse } from "../server/errors.ts";
-import { listOpenAlerts, listRecentAlerts } from "../store/alerts.ts";
+import { listAlertLog } from "../store/alert-log.ts";
+import { listOpenAlerts } from "../store/alerts.ts";
 import { StoreUnavailableError, type Db } from "../store/db.ts";
 import { TOP_BY, type TopBy } from "../protocol/top.ts";
 import { topAt } from "../store/history.ts";
@@ -108,8 +109,8 @@ export function uiRoutes(deps: UiDeps): Record<string, typeof page | Response | 
         return { ok: true, top: await topAt(deps.db, { host, at, by, limit }) };
       }
       case "alerts": {
-        const [open, recent] = await Promise.all([listOpenAlerts(deps.db), listRecentAlerts(deps.db, 100)]);
-        return { ok: true, now: now(), open, recent };
+        const [open, log] = await Promise.all([listOpenAlerts(deps.db), listAlertLog(deps.db, { limit: 100 })]);
+        return { ok: true, now: now(), open, log };
       }
       default:
         throw new HttpError(404, "not_found", `no UI route ${path}`);

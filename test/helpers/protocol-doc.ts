@@ -42,8 +42,9 @@ export function renderFieldTable(): string {
       const [type, limits] = describe(f);
       rows.push(`| \`${path}\` | ${type} | ${limits} |`);
     }
-    const inner = f.kind === "array" ? f.of : f;
-    if (inner.kind === "object") for (const [k, x] of Object.entries(inner.fields as Record<string, Field>)) walk(x, path ? `${path}${f.kind === "array" ? "[]" : ""}.${k}` : k);
+    const outer = f.kind === "optional" ? f.of : f;
+    const inner = outer.kind === "array" ? outer.of : outer;
+    if (inner.kind === "object") for (const [k, x] of Object.entries(inner.fields as Record<string, Field>)) walk(x, path ? `${path}${outer.kind === "array" ? "[]" : ""}.${k}` : k);
     if (inner.kind === "map") walk(inner.of, `${path}.*`);
   };
   walk(REPORT, "");

@@ -1,4 +1,5 @@
-// The alerts page: open incidents and the 100 incidents with the newest alert or recovery.
+// The alerts page: open incidents and the last 100 alert messages sent (firing, repeat, recovery).
+import type { AlertLogEntry } from "../../store/alert-log.ts";
 import type { AlertRow } from "../../store/alerts.ts";
 import { formatAge, formatUtc } from "../../util/time.ts";
 import { getJson } from "./api.ts";
@@ -8,12 +9,12 @@ import { hostLink } from "./fleet.ts";
 interface AlertsReply {
   now: number;
   open: AlertRow[];
-  recent: AlertRow[];
+  log: AlertLogEntry[];
 }
 
 const when = (ms: number | null) => (ms === null ? "-" : `${formatUtc(ms)} UTC`);
 
-function table(rows: AlertRow[], now: number, caption: string, id: string): HTMLElement {
+function incidents(rows: AlertRow[], now: number, caption: string, id: string): HTMLElement {
   if (rows.length === 0) return h("p", { id }, `${caption}: none.`);
   return h(
     "div",
@@ -45,8 +46,42 @@ function table(rows: AlertRow[], now: number, caption: string, id: string): HTML
   );
 }
 
+const delivery = (e: AlertLogEntry) => (e.channels === 0 ? "no channel" : e.delivered ? "delivered" : "failed");
+
+function messages(rows: AlertLogEntry[], caption: string, id: string): HTMLElement {
+  if (rows.length === 0) return h("p", { id }, `${caption}: none.`);
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      { class: "data", id },
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, ["Sent", "Host", "Kind", "State", "Since", "Delivery", "Sent by", "Message"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        rows.map((e) =>
+          h(
+            "tr",
+            { class: e.state !== "resolved" ? "problem" : undefined, "data-kind": e.kind, "data-state": e.state },
+            h("td", {}, when(e.time)),
+            h("th", { scope: "row" }, e.rshost ? h("a", { href: hostLink(e.rshost) }, e.rshost) : "-"),
+            h("td", {}, dash(e.kind)),
+            h("td", {}, e.state),
+            h("td", {}, when(e.since)),
+            h("td", { class: e.delivered ? undefined : "error" }, delivery(e)),
+            h("td", {}, dash(e.sender)),
+            h("td", { class: "cmd" }, dash(e.message)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export async function alertsPage(app: HTMLElement): Promise<() => void> {
   const reply = await getJson<AlertsReply>("alerts");
-  show(app, h("h1", {}, "Alerts"), table(reply.open, reply.now, "Open incidents", "open-alerts"), table(reply.recent, reply.now, "Last 100 alerts (newest first)", "recent-alerts"));
+  show(app, h("h1", {}, "Alerts"), incidents(reply.open, reply.now, "Open incidents", "open-alerts"), messages(reply.log, "Last 100 alerts sent (newest first)", "alert-log"));
   return () => {};
 }

@@ -1,6 +1,7 @@
 // The host page: a time range, charts of the host's history, and the top processes at the moment
 // selected on any chart (what `pmon top --host H --at T` prints). The URL holds host, range and moment.
 import type { TopBy, TopResult } from "../../protocol/top.ts";
+import { OTHER_INTERFACES } from "../../store/interfaces.ts";
 import type { HostSeries, ProcessStack } from "../../store/series.ts";
 import { formatUtc } from "../../util/time.ts";
 import { formatShare } from "../../view/format.ts";
@@ -70,6 +71,15 @@ export function chartSpecs(s: HostSeries): { spec: ChartSpec; by: TopBy; note?: 
     });
   }
   out.push({ by: "net", spec: { title: "Network, all interfaces but lo", unit: "rate", stacked: false, series: [{ label: "rx", values: s.net_rx_bytes_per_s }, { label: "tx", values: s.net_tx_bytes_per_s }] } });
+  // hosts whose rows all predate per-interface storage have no interfaces: no empty chart for them
+  if (s.interfaces?.length) {
+    const label = (name: string) => (name === OTHER_INTERFACES ? "other interfaces" : name);
+    out.push({
+      by: "net",
+      note: "Idle interfaces are not stored; gaps are samples recorded before per-interface storage.",
+      spec: { title: "Network per interface", unit: "rate", stacked: false, series: s.interfaces.flatMap((i) => [{ label: `${label(i.name)} rx`, values: i.rx }, { label: `${label(i.name)} tx`, values: i.tx }]) },
+    });
+  }
   out.push({ by: "net", spec: stackSpec("Network by process (rx + tx)", "rate", s.net) });
   if (s.ports.length) out.push({ by: "net", spec: { title: "Network by listening port", unit: "rate", stacked: false, series: s.ports.flatMap((p) => [{ label: `:${p.name} rx`, values: p.rx }, { label: `:${p.name} tx`, values: p.tx }]) } });
   if (s.unattributed.length) {

@@ -2,6 +2,7 @@
 // incident, one recovery, and the incident survives a restart (a new tracker over the same store).
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createAlertService } from "../../../src/alerts/loop.ts";
+import { listAlertLog } from "../../../src/store/alert-log.ts";
 import { getAlert } from "../../../src/store/alerts.ts";
 import { openDb } from "../../../src/store/db.ts";
 import type { Report } from "../../../src/protocol/report.ts";
@@ -97,6 +98,9 @@ for (const dialect of ["sqlite", "mysql"] as Dialect[]) {
       const fs = rx.posts.filter((p) => p.body.kind === "fs:/data");
       expect(fs).toHaveLength(1);
       expect(fs[0]!.body.message).toContain("filesystem /data 95 %");
+      const logged = await listAlertLog(db);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ rshost: "web1", kind: "fs:/data", state: "firing", time: T0, message: fs[0]!.body.message, delivered: true, channels: 1 });
       await db2.close();
       await db.close();
     }, 60_000);

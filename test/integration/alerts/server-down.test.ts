@@ -2,16 +2,18 @@
 // Then the first witness dies first and the server stops again: still exactly one (from witness #2).
 // The server is the real one (runServer over HTTP on loopback, really stopped and restarted); the
 // agents are in-process instances of the real agent loop, transport and spool with short intervals.
+// The agents' alerts reach the server's alert log with their next accepted reports, once each.
 import { serverKeysOf } from "../../helpers/keys.ts";
 import { afterAll, expect, it } from "bun:test";
 import { join } from "node:path";
-import { createServerDownWatch, type ServerDownWatch } from "../../../src/agent/server-down.ts";
+import { createServerDownWatch, withSentAlerts, type ServerDownWatch } from "../../../src/agent/server-down.ts";
 import { runAgentLoop } from "../../../src/agent/loop.ts";
 import { Spool } from "../../../src/agent/spool.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
 import { createNotifier } from "../../../src/alerts/notifier.ts";
 import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
+import { listAlertLog } from "../../../src/store/alert-log.ts";
 import { openDb } from "../../../src/store/db.ts";
 import { migrate } from "../../../src/store/schema.ts";
 import { recordVersion } from "../../../src/store/versions.ts";
@@ -77,7 +79,7 @@ it("server down: one alert and one recovery from 20 agents; still one when the f
       intervalMs: INTERVAL_MS,
       jitterMs: INTERVAL_MS,
       replayPerS: 50,
-      collect: () => makeReport(host, `${host}-${++seq}`, Date.now()),
+      collect: () => withSentAlerts(makeReport(host, `${host}-${++seq}`, Date.now()), watch),
       transport: createTransport({ servers: [url], secret: secrets.get(host)!, serverKeys: serverKeysOf(dir), log: agentLog, timeoutMs: 2000 }),
       spool: new Spool(join(dir, "spool", host), { maxBytes: 10 * 1024 * 1024, maxAgeMs: 3_600_000 }, agentLog),
       log: agentLog,
@@ -116,6 +118,12 @@ it("server down: one alert and one recovery from 20 agents; still one when the f
   expect(resolved()).toHaveLength(1);
   expect(resolved()[0]!.body.host).toBe("sd-h01");
   expect(firing()).toHaveLength(1);
+  // the server's alert log: both messages, from the agent that sent them, once (spool replays carry them too)
+  const serverDownLog = async () => (await listAlertLog(server!.db)).filter((e) => e.kind === "server_down").reverse();
+  await until(async () => (await serverDownLog()).length >= 2, "the agent's alerts in the server's alert log");
+  expect((await serverDownLog()).map((e) => [e.rshost, e.state, e.sender, e.delivered, e.channels, e.time, e.message])).toEqual(
+    [...firing(), ...resolved()].map((p) => ["sd-h01", p.body.state, "sd-h01", true, 1, Math.floor(Date.parse(p.body.time) / 1000) * 1000, p.body.message]),
+  );
 
   // --- outage 2: the first witness dies, then the server stops ---
   await stopAgent(agents[0]!);
@@ -134,4 +142,13 @@ it("server down: one alert and one recovery from 20 agents; still one when the f
   expect(resolved()).toHaveLength(2);
   expect(resolved()[1]!.body.host).toBe("sd-h02");
   expect(rx.posts.filter((p) => p.body.kind === "server_down")).toHaveLength(4);
+  await until(async () => (await serverDownLog()).length >= 4, "the second outage's alerts in the alert log");
+  // a few more rounds (and replays) change nothing
+  await Bun.sleep(INTERVAL_MS * 4);
+  expect((await serverDownLog()).map((e) => [e.rshost, e.state])).toEqual([
+    ["sd-h01", "firing"],
+    ["sd-h01", "resolved"],
+    ["sd-h02", "firing"],
+    ["sd-h02", "resolved"],
+  ]);
 }, 180_000);

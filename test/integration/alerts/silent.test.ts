@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createAlertService, type AlertService } from "../../../src/alerts/loop.ts";
 import { openDb } from "../../../src/store/db.ts";
+import { listAlertLog } from "../../../src/store/alert-log.ts";
 import { claimOpen, getAlert } from "../../../src/store/alerts.ts";
 import { setHostState } from "../../../src/store/hosts.ts";
 import { captureLogger, startReceiver, type Receiver } from "../../helpers/alerts/receiver.ts";
@@ -121,6 +122,17 @@ for (const dialect of ["sqlite", "mysql"] as Dialect[]) {
       await Promise.all([a.checkSilent(), b.checkSilent()]);
       for (const h of hosts) expect(rx.posts.filter((p) => p.body.host === h && p.body.state === "resolved")).toHaveLength(1);
       expect(rx.posts).toHaveLength(hosts.length * 4);
+      // the alert log holds each message sent once, with who sent it and that it was delivered
+      const logged = await listAlertLog(db2, { limit: 1000 });
+      expect(logged).toHaveLength(hosts.length * 4);
+      for (const h of hosts) {
+        const mine = logged.filter((e) => e.rshost === h).reverse();
+        expect(mine.map((e) => e.state)).toEqual(["firing", "repeat", "repeat", "resolved"]);
+        expect(mine.map((e) => e.time)).toEqual(rx.posts.filter((p) => p.body.host === h).map((p) => Date.parse(p.body.time)));
+        expect(mine.map((e) => e.message)).toEqual(rx.posts.filter((p) => p.body.host === h).map((p) => p.body.message));
+        for (const e of mine) expect(e).toMatchObject({ kind: "silent", since: T0, delivered: true, channels: 1 });
+        for (const e of mine) expect(["a", "b"]).toContain(e.sender);
+      }
       await db2.close();
       await db.close();
     }, 60_000);

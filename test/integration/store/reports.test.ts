@@ -68,7 +68,8 @@ describe.each(BACKENDS)("writeReports on $name", (backend) => {
     const procWrite = r.processes.reduce((n, p) => n + p.write_bytes_per_s, 0) + r.rest.write_bytes_per_s;
     expect(json(hi.io_info)).toEqual({ Total: { read: procRead / 1024, write: procWrite / 1024 }, Actual: { read: 16 * 1024, write: 14 * 1024 } });
     // eth0 only (lo excluded): speed Mb/s, traffic KB/s
-    expect(json(hi.net)).toEqual({ speed: 10000, send: 21 * 1024, receive: 13 * 1024, Total: 34 * 1024 });
+    // legacy keys for the old dashboard; per interface (lo included) [receive, send] in KB/s
+    expect(json(hi.net)).toEqual({ speed: 10000, send: 21 * 1024, receive: 13 * 1024, Total: 34 * 1024, ifaces: { eth0: [13 * 1024, 21 * 1024], lo: [1024, 1024] } });
 
     const disks = await db.query<any>("SELECT part, disk_info, mount, fstype, total_bytes, a_time FROM tb_monitor_disk_info WHERE rshost = ? ORDER BY part", [host]);
     expect(disks.map((d) => [d.part, json(d.disk_info), d.mount, d.fstype, Number(d.total_bytes), d.a_time])).toEqual([

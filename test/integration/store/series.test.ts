@@ -63,6 +63,11 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
     expect(s.devices.map((d) => [d.name, d.util_pct[0]])).toEqual([["/dev/sdb", 75.5]]); // sda is under the thresholds
     expect(s.ports.map((p) => [p.name, p.rx[0], p.tx[0]])).toEqual([["3306", 12 * MiB, 20 * MiB]]);
     expect(s.unattributed.map((u) => [u.name, u.rx[0], u.tx[0]])).toEqual([["eth0", 2048, 1024]]);
+    // per interface, lo included
+    expect(s.interfaces.map((i) => [i.name, i.rx, i.tx])).toEqual([
+      ["eth0", TIMES.map(() => 13 * MiB), TIMES.map(() => 21 * MiB)],
+      ["lo", TIMES.map(() => 1 * MiB), TIMES.map(() => 1 * MiB)],
+    ]);
     expect(s.filesystems.map((f) => [f.mount, f.used_pct[0]])).toEqual([
       ["/", 40],
       ["/work", 75],
@@ -98,6 +103,30 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
     expect([s.mem_used_bytes, s.disk_read_bytes_per_s, s.net_tx_bytes_per_s]).toEqual([[null], [null], [null]]);
     expect(s.cpu.processes).toEqual([]);
     expect(s.cpu.rest).toEqual([0]);
+  });
+
+  test("per-interface traffic: rows before it are gaps, an idle interface in a newer row is 0, a bucket averages the rows that carried it", async () => {
+    const t2 = T0 + 7_200_000;
+    const old = JSON.stringify({ speed: 0, send: 1, receive: 1, Total: 2 });
+    // an old row, then two new ones: eth1 busy only in the last
+    await db.exec("INSERT INTO tb_monitor_host_info (rshost, cpu_info, mem_info, io_info, net, a_time) VALUES (?, '{}', '{}', '{}', ?, ?)", ["mixed1", old, sqlTime(t2)]);
+    const newer = [
+      makeReport({ host: "mixed1", time: t2 + 30_000, system: { interfaces: [{ name: "eth0", rx_bytes_per_s: 4096, tx_bytes_per_s: 2048, speed_mbps: null }, { name: "eth1", rx_bytes_per_s: 0, tx_bytes_per_s: 0, speed_mbps: null }] } as never }),
+      makeReport({ host: "mixed1", time: t2 + 60_000, system: { interfaces: [{ name: "eth0", rx_bytes_per_s: 2048, tx_bytes_per_s: 0, speed_mbps: null }, { name: "eth1", rx_bytes_per_s: 1024, tx_bytes_per_s: 512, speed_mbps: null }] } as never }),
+    ];
+    await writeReports(db, newer.map((report) => ({ report, receivedAt: report.time + 100 })));
+    const each = await hostSeries(db, { host: "mixed1", from: t2 - 1000, to: t2 + 90_000 });
+    expect(each.interfaces.map((i) => [i.name, i.rx, i.tx])).toEqual([
+      ["eth0", [null, 4096, 2048], [null, 2048, 0]],
+      ["eth1", [null, 0, 1024], [null, 0, 512]],
+    ]);
+    // one 600 s bucket (t2 is on a 600 s boundary) holding all three rows: the old row does not count
+    const one = await hostSeries(db, { host: "mixed1", from: t2, to: t2 + 600_000, maxPoints: 1 });
+    expect(one.step_s).toBe(600);
+    expect(one.interfaces.map((i) => [i.name, i.rx, i.tx])).toEqual([
+      ["eth0", [3072], [1024]],
+      ["eth1", [512], [256]],
+    ]);
   });
 
   test("a host or range without reports gives no points", async () => {

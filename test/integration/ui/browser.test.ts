@@ -37,8 +37,9 @@ beforeAll(async () => {
   const port = freePort();
   url = `http://127.0.0.1:${port}`;
   const storage = `sqlite:${join(dir, "pmon.db")}`;
-  // the fleet page refreshes every agent.interval_s of the server's config: 1 s here
-  procs.push(startServer(dir, storage, port, "server", { PMON_AGENT_INTERVAL_S: "1" }));
+  // the fleet page refreshes every agent.interval_s of the server's config: 1 s here; any memory use
+  // crosses a 0 % threshold, so the agent's first report raises a real mem alert (no channel configured)
+  procs.push(startServer(dir, storage, port, "server", { PMON_AGENT_INTERVAL_S: "1", PMON_ALERTS_MEM_PCT: "0", PMON_ALERTS_LANGUAGE: "en" }));
   await waitHttp(url);
   const secretFile = join(dir, `${HOST}.secret`);
   expect(await enrollNoDeploy(dir, storage, HOST, secretFile)).toBe(0);
@@ -153,7 +154,20 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   const cpu = figures.find((f) => f.title?.startsWith("CPU by process"))!;
   expect(cpu.points).toBeGreaterThanOrEqual(4);
   expect(cpu.series).toBeGreaterThanOrEqual(2);
-  expect(figures.map((f) => f.title)).toEqual(expect.arrayContaining(["Memory by process (RSS)", "Network, all interfaces but lo", "Filesystem use"]));
+  expect(figures.map((f) => f.title)).toEqual(expect.arrayContaining(["Memory by process (RSS)", "Network, all interfaces but lo", "Network per interface", "Filesystem use"]));
+  // per interface: lo carries the agent's reports to the server, so its series are there and not all zero
+  const perInterface = await page.$$eval(".figure", (fs) => {
+    const f = fs.find((x) => x.querySelector("figcaption")?.textContent === "Network per interface")!;
+    return { labels: [...f.querySelectorAll(".u-legend .u-series .u-label")].map((l) => l.textContent), series: Number(f.getAttribute("data-series")) };
+  });
+  expect(perInterface.labels).toEqual(expect.arrayContaining(["lo rx", "lo tx"]));
+  expect(perInterface.series).toBeGreaterThanOrEqual(2);
+  const reply = await page.evaluate(async (host: string) => {
+    const r = await fetch(`/ui/api/host?host=${host}&from=${Date.now() - 3_600_000}&to=${Date.now()}`);
+    return (await r.json()) as { series: { interfaces: { name: string; rx: (number | null)[]; tx: (number | null)[] }[] } };
+  }, HOST);
+  const lo = reply.series.interfaces.find((i) => i.name === "lo")!;
+  expect(Math.max(...lo.rx.map((v) => v ?? 0))).toBeGreaterThan(0);
   // and really painted: the CPU chart's canvas holds coloured pixels (the stacked areas)
   const painted = await page.$eval(".figure canvas", (c) => {
     const canvas = c as unknown as { width: number; height: number; getContext(t: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
@@ -208,9 +222,19 @@ test("log in, fleet, host charts, a moment picked by keyboard lists the burner, 
   expect(await overflow(again)).toBeLessThanOrEqual(0);
   await again.goto(url + "/#/alerts");
   await again.waitForSelector("#open-alerts");
-  const alertCell = await again.$eval("#open-alerts tbody tr td.cmd", (td) => ({ text: td.textContent, elements: td.childElementCount }));
-  expect(alertCell).toEqual({ text: `server down: ${MARKUP}`, elements: 0 });
-  expect(await again.$$eval("#recent-alerts tbody tr", (trs) => trs.length)).toBe(1);
+  const alertCell = await again.$$eval("#open-alerts tbody tr", (trs) =>
+    trs.filter((tr) => tr.children[1]?.textContent === "server_down").map((tr) => ({ text: tr.querySelector("td.cmd")?.textContent, elements: tr.querySelector("td.cmd")?.childElementCount })),
+  );
+  expect(alertCell).toEqual([{ text: `server down: ${MARKUP}`, elements: 0 }]);
+  // the alert log lists the real message the server sent for the agent's first report, once
+  await again.waitForSelector("#alert-log");
+  const logged = await again.$$eval("#alert-log tbody tr", (trs) => trs.map((tr) => ({ kind: tr.getAttribute("data-kind"), state: tr.getAttribute("data-state"), cells: [...tr.children].map((c) => c.textContent) })));
+  const mem = logged.filter((r) => r.kind === "mem");
+  expect(mem).toHaveLength(1);
+  expect(mem[0]!.state).toBe("firing");
+  expect(mem[0]!.cells[1]).toBe(HOST);
+  expect(mem[0]!.cells[5]).toBe("no channel");
+  expect(mem[0]!.cells[7]).toMatch(new RegExp(`^pmon: ${HOST}: memory \\d+ %`));
   expect(await overflow(again)).toBeLessThanOrEqual(0);
   await again.close();
 

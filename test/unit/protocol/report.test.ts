@@ -40,6 +40,21 @@ describe("validator generated from the table", () => {
     }
   });
 
+  test("alerts_sent is optional: absent is fine (older agents), present is checked like any field", () => {
+    const r = makeReport();
+    expect("alerts_sent" in r).toBe(false);
+    expect(refusal(r)).toBe("accepted");
+    const sent = { kind: "server_down", state: "firing", since: r.time - 90_000, time: r.time, message: "no server", delivered: true, channels: 1 };
+    expect(refusal({ ...r, alerts_sent: [sent] })).toBe("accepted");
+    expect(refusal({ ...r, alerts_sent: null })).toBe("report.alerts_sent");
+    expect(refusal({ ...r, alerts_sent: [{ ...sent, state: "<b>" }] })).toBe("report.alerts_sent[0].state");
+    expect(refusal({ ...r, alerts_sent: [{ ...sent, delivered: 1 }] })).toBe("report.alerts_sent[0].delivered");
+    expect(refusal({ ...r, alerts_sent: Array.from({ length: 17 }, () => sent) })).toBe("report.alerts_sent");
+    // the agent's fitting cuts an over-long message instead of losing the report
+    const fitted = fitReport({ ...r, alerts_sent: [{ ...sent, message: "m".repeat(5000), state: "firing" }] });
+    expect(fitted.alerts_sent![0]!.message).toHaveLength(4000);
+  });
+
   test("the rows cap counts every list that becomes rows", () => {
     const r = makeReport();
     r.processes = Array.from({ length: 1_500 }, (_, i) => makeProcess({ pid: i + 1 }));
