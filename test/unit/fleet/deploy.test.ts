@@ -235,7 +235,7 @@ describe("host keys", () => {
     const h = sim({ key: KEY_A, state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
     await deployHost(context(h), request);
     expect(h.state.publicKey).toBe(KEY_A);
-    expect(h.scripts).toEqual(["probe", "key-show", "prepare", "scp", "install", "legacy", "key-keep", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "key-show", "prepare", "upload", "install", "legacy", "key-keep", "config", "start"]);
   });
 
   test("a host with no pmon key in the store (registered by SQL or the old tool) enrolls as before", async () => {
