@@ -20,6 +20,7 @@ export const EXAMPLES: Record<string, string[]> = {
     "pmon enroll --no-deploy db7 --secret-out /tmp/db7.secret   # agent installed by Ansible",
   ],
   remove: ["pmon remove 10.0.0.14"],
+  rollback: ["/opt/pmon-0.1.0/pmon rollback --config /etc/pmon/pmon.toml   # the fleet goes back to 0.1.0"],
   migrate: [
     "pmon migrate --storage mysql://pmon_rw:pw@db1:3306/dbzz_monitor               # what pmon server does at start",
     "pmon migrate --partition --storage mysql://pmon_rw:pw@db1:3306/dbzz_monitor   # daily partitions for big old tables",

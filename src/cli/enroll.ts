@@ -14,8 +14,9 @@ export default defineCommand({
     ...sshArgs,
     parallel: { type: "string", description: "Hosts deployed at once (deploy.parallel, default 10)" },
     servers: { type: "string", description: "Comma-separated server URLs the agents report to (deploy.servers, default server.url)" },
-    "no-deploy": { type: "boolean", description: "Register the host in the store and write its secret; no ssh" },
-    "secret-out": { type: "string", description: "With --no-deploy: file to write the host's secret to (mode 0600)" },
+    "no-deploy": { type: "boolean", description: "Register the host in the store and write its key file; no ssh" },
+    "secret-out": { type: "string", description: "With --no-deploy: file to write the host's private key and the pinned server key to (mode 0600)" },
+    rekey: { type: "boolean", description: "Replace the key of a host that holds one and reported recently (otherwise refused)" },
     ...storeArgs,
   },
   async run({ args }) {
@@ -38,11 +39,11 @@ export default defineCommand({
         }
         fleet = await openFleet(config, log);
         if (noDeploy) {
-          await fleet.registerExternal(hosts[0]!, args["secret-out"]!);
-          log.info(`registered ${hosts[0]} (istate 2, running; its agent is installed and upgraded by another tool, not pmon); secret written to ${args["secret-out"]}`);
+          await fleet.registerExternal(hosts[0]!, args["secret-out"]!, { rekey: args.rekey === true });
+          log.info(`registered ${hosts[0]} (istate 2, running; its agent is installed and upgraded by another tool, not pmon); its private key and the server key written to ${args["secret-out"]}`);
           return 0;
         }
-        return await enroll(fleet, hosts, log);
+        return await enroll(fleet, hosts, log, args.rekey === true);
       } catch (e) {
         if (e instanceof UserError) throw e;
         if (e instanceof FleetRequestError) throw new UserError(`pmon enroll: ${e.message}`, e.reason === "store" ? EXIT.SERVER_DOWN : EXIT.USAGE);
@@ -61,10 +62,10 @@ function checkRegisterOnly(hosts: string[], out: string | undefined): void {
   if (hosts.length !== 1) throw new UserError("pmon enroll --no-deploy takes exactly one host (its secret goes to --secret-out)", EXIT.USAGE);
 }
 
-async function enroll(fleet: Fleet, hosts: string[], log: Logger): Promise<number> {
+async function enroll(fleet: Fleet, hosts: string[], log: Logger, rekey: boolean): Promise<number> {
   const elog = log.withTag("enroll");
   const progress = new ProgressLines((line) => elog.info(line), hosts.length);
-  const outcomes = await fleet.enroll(hosts, (h, text) => progress.update(h, text));
+  const outcomes = await fleet.enroll(hosts, (h, text) => progress.update(h, text), { rekey });
   for (const o of outcomes) if (!o.ok) elog.error(`${o.rshost}: ${o.detail}`);
   process.stdout.write(renderOutcomes(outcomes, wantColour()));
   const failed = outcomes.filter((o) => !o.ok).length;

@@ -12,6 +12,7 @@ const subCommands = {
   agent: () => import("./agent.ts").then((m) => m.default),
   enroll: () => import("./enroll.ts").then((m) => m.default),
   remove: () => import("./remove.ts").then((m) => m.default),
+  rollback: () => import("./rollback.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
   config: () => import("./config.ts").then((m) => m.default),

@@ -18,7 +18,9 @@ export const KEYS = {
   // [agent]: what the agent collects and where it reports
   "agent.host": { type: "string", default: "" }, // empty = the machine's hostname
   "agent.servers": { type: "string[]", default: ["http://127.0.0.1:9300"] },
-  "agent.secret_file": { type: "string", default: "" }, // empty = <data_dir>/agent.secret
+  "agent.secret_file": { type: "string", default: "" }, // empty = <data_dir>/agent.secret (the host's private key)
+  "agent.server_keys": { type: "string[]", default: [] }, // pinned public keys of the servers' reply key
+  "agent.ca_file": { type: "string", default: "" }, // PEM CA certificates for https servers; empty = the system's
   "agent.interval_s": { type: "int", default: 30, min: 1, max: 3600 },
   "agent.jitter_s": { type: "number", default: 5, min: 0, max: 600 },
   "agent.sample_ms": { type: "int", default: 1000, min: 100, max: 60000 },
@@ -29,7 +31,7 @@ export const KEYS = {
   "agent.data_dir": { type: "string", default: "/var/lib/pmon" },
   "agent.spool_max_mb": { type: "int", default: 256, min: 1, max: 1024 * 1024 },
   "agent.spool_max_age_h": { type: "int", default: 72, min: 1, max: 24 * 365 },
-  "agent.replay_per_s": { type: "number", default: 20, min: 0.1, max: 10000 },
+  "agent.replay_per_s": { type: "number", default: 8, min: 0.1, max: 10000 },
   // words whose values are masked in command lines, added to the built-in list (src/collect/mask.ts)
   "agent.sensitive_words": { type: "string[]", default: [] },
   "agent.log_file": { type: "string", default: "" }, // empty = stderr
@@ -50,6 +52,9 @@ export const KEYS = {
   "server.data_dir": { type: "string", default: "/var/lib/pmon" },
   "server.retention_days": { type: "int", default: 30, min: 1, max: 3650 },
   "server.max_body_mb": { type: "number", default: 8, min: 0.01, max: 1024 },
+  "server.max_inflight_mb": { type: "number", default: 64, min: 1, max: 65536 }, // request bodies being read at once, all hosts
+  "server.host_reports_per_s": { type: "number", default: 10, min: 0.1, max: 100000 }, // per host, bursts of twice this
+  "server.reply_key_file": { type: "string", default: "" }, // empty = <data_dir>/reply.key
   "server.max_skew_s": { type: "int", default: 300, min: 1, max: 86400 }, // signed timestamps outside this are refused
   "server.clock_warn_s": { type: "int", default: 30, min: 1, max: 86400 },
   "server.tls_cert": { type: "string", default: "" },

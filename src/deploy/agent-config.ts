@@ -10,6 +10,8 @@ export interface AgentConfigInput {
   /** the host's id, as registered in tb_monitor_host_config */
   rshost: string;
   installDir: string;
+  /** public keys of the servers' reply key the agent pins (agent.server_keys) */
+  serverKeys: readonly string[];
 }
 
 /** Addresses agents report to: deploy.servers, else server.url. */
@@ -22,12 +24,13 @@ export function isServerDownWitness(config: ResolvedConfig, rshost: string): boo
   return config.alerts.server_down_witnesses.includes(rshost);
 }
 
-export function renderAgentConfig({ config, rshost, installDir }: AgentConfigInput): string {
+export function renderAgentConfig({ config, rshost, installDir, serverKeys }: AgentConfigInput): string {
   const agent: Record<string, unknown> = { ...config.agent };
   agent.host = rshost;
   agent.servers = agentServers(config);
   agent.secret_file = `${installDir}/agent.secret`;
   agent.data_dir = `${installDir}/data`;
+  agent.server_keys = [...new Set([...config.agent.server_keys, ...serverKeys])];
   // stderr: systemd's journal or pmon's supervisor (which caps and rotates the file) takes it.
   agent.log_file = "";
   const a = config.alerts;

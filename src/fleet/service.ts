@@ -8,11 +8,15 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { HostOutcome } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
+import { PUBLIC_KEY_RE } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
-import { setSecretHash, takeHost } from "../store/fleet.ts";
+import { markAllForRedeploy, setSecretHash, takeHost } from "../store/fleet.ts";
+import { latestPmonVersion, recordVersion } from "../store/versions.ts";
+import { isPmonVersion } from "../util/pmon-version.ts";
 import { getHost, ISTATE } from "../store/hosts.ts";
 import { openStore } from "../store/open.ts";
 import { mapBounded } from "../util/parallel.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
 import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
 import { DEPLOY_LEASE_MS } from "./lifecycle.ts";
 import { registerHostWithSecret, writeSecretFile } from "./register.ts";
@@ -35,11 +39,13 @@ export type OnProgress = (rshost: string, text: string) => void;
 export interface Fleet {
   readonly db: Db;
   /** registers new hosts (istate 1) and deploys every host of `hosts` */
-  enroll(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
+  enroll(hosts: readonly string[], onProgress?: OnProgress, opts?: { rekey?: boolean }): Promise<HostOutcome[]>;
   /** revokes the hosts' secrets at once, then removes their agents (force: marks them removed even when that fails) */
   remove(hosts: readonly string[], onProgress?: OnProgress, opts?: { force?: boolean }): Promise<HostOutcome[]>;
   /** registers a host whose agent another tool installs (no ssh) and writes its secret file */
-  registerExternal(rshost: string, secretFile: string): Promise<void>;
+  registerExternal(rshost: string, secretFile: string, opts?: { rekey?: boolean }): Promise<void>;
+  /** makes `version` the fleet's version even when older, and marks hosts pmon deployed for redeployment */
+  rollback(version: string): Promise<{ from: string | undefined; hosts: number }>;
   close(): Promise<void>;
 }
 
@@ -104,7 +110,7 @@ function fleetOver(env: FleetEnv): Fleet {
 
   return {
     db,
-    async enroll(given, onProgress = () => {}) {
+    async enroll(given, onProgress = () => {}, opts = {}) {
       const hosts = checkHostNames(given);
       checkDeployConfig(config);
       checkAgentServers(config, hosts);
@@ -118,7 +124,7 @@ function fleetOver(env: FleetEnv): Fleet {
         } catch (e) {
           return { rshost, ok: false, state: "failed", detail: `cannot register in the store: ${(e as Error).message.split("\n")[0]}` };
         }
-        const out = await deployAndRecord(env, { rshost, onStep: (h, step, detail) => onProgress(h, detail ? `${step} (${detail})` : step) });
+        const out = await deployAndRecord(env, { rshost, rekey: opts.rekey, onStep: (h, step, detail) => onProgress(h, detail ? `${step} (${detail})` : step) });
         if (out.ok) onProgress(rshost, `running: ${out.detail}`);
         return out;
       });
@@ -143,10 +149,24 @@ function fleetOver(env: FleetEnv): Fleet {
       });
     },
 
-    async registerExternal(rshost, secretFile) {
+    async registerExternal(rshost, secretFile, opts = {}) {
       checkHostNames([rshost]);
+      const existing = await getHost(db, rshost);
+      const sinceMs = existing?.last_report_at == null ? Infinity : now() - existing.last_report_at;
+      if (!opts.rekey && existing && existing.istate > 0 && PUBLIC_KEY_RE.test(existing.secret_hash) && sinceMs < config.alerts.silent_after_s * 1000) {
+        throw new FleetRequestError(`${rshost} holds a pmon key and reported ${Math.round(sinceMs / 1000)} s ago: a new key would drop its running agent's reports; add --rekey to replace it`);
+      }
+      // the fleet reply key's public half goes next to the host's private key: the agent pins it
+      const replyKey = loadReplyKey(replyKeyPath(config.server), { create: true });
       const secret = await registerHostWithSecret(db, rshost);
-      writeSecretFile(secretFile, secret);
+      writeSecretFile(secretFile, secret, [replyKey.publicKey]);
+    },
+
+    async rollback(version) {
+      if (!isPmonVersion(version)) throw new FleetRequestError(`this binary's version ${JSON.stringify(version)} is not a release version`);
+      const from = (await latestPmonVersion(db))?.version;
+      await recordVersion(db, version, now());
+      return { from, hosts: (await markAllForRedeploy(db, now())).length };
     },
 
     close: () => db.close(),

@@ -23,6 +23,9 @@ import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
 import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
+import type { KeyObject } from "node:crypto";
+import { privateDir } from "../util/private-files.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
 import { uiRoutes } from "../ui/routes.ts";
 
 export interface ServerHandle {
@@ -53,9 +56,10 @@ export function createServerCore(
   db: Db,
   log: Logger,
   operatorHash: string,
-  opts: Pick<AppDeps, "hostCacheMs" | "now" | "replyExtras"> & { onArrivals?: (items: { report: Report; receivedAt: number; replay: boolean }[]) => void } = {},
+  opts: Pick<AppDeps, "hostCacheMs" | "now" | "replyExtras"> & { replyKey?: KeyObject; onArrivals?: (items: { report: Report; receivedAt: number; replay: boolean }[]) => void } = {},
 ): ServerCore {
   const s = config.server;
+  const { replyKey = loadReplyKey(replyKeyPath(s), { create: true }).privateKey, onArrivals, ...appOpts } = opts;
   const metrics = createMetrics();
   const skew = createSkewTracker(s.clock_warn_s, log.withTag("server"), metrics);
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
@@ -67,7 +71,7 @@ export function createServerCore(
       await recordAlerts(db, items.flatMap(({ report }) => (report.alerts_sent ?? []).map((a) => agentAlertEntry(report.host, a))));
       return outcomes;
     },
-    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => opts.onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => onArrivals?.(items)),
     metrics,
     log,
   });
@@ -79,12 +83,15 @@ export function createServerCore(
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
     hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
+    replyKey,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
+    maxInflightBytes: Math.round(s.max_inflight_mb * 1024 * 1024),
+    hostReportsPerS: s.host_reports_per_s,
     maxSkewS: s.max_skew_s,
     pingStore: async () => {
       await db.query("SELECT 1");
     },
-    ...opts,
+    ...appOpts,
   });
   return { app, ingest, metrics };
 }
@@ -96,9 +103,13 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   // settings first: a bad one must fail before the store is opened
   const { hostname, port } = parseListen(s.listen);
   if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new ConfigError("server.tls_cert and server.tls_key must be set together");
+  privateDir(s.data_dir);
   const operatorFile = s.operator_secret_file || join(s.data_dir, "operator.secret");
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
+  const replyKey = loadReplyKey(replyKeyPath(s), { create: true });
+  if (replyKey.created) slog.info(`created the fleet reply key ${replyKey.path} (mode 0600); copy this file to every other server of the fleet (docs/security.md)`);
+  slog.info(`reply key ${replyKey.publicKey}`);
   const db = await openStore(s, log);
   if (s.adopt_legacy_hosts) {
     const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
@@ -109,7 +120,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   }
   // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
-  const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
+  const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyKey: replyKey.privateKey, replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
 
   const tls = s.tls_cert ? { cert: Bun.file(s.tls_cert), key: Bun.file(s.tls_key) } : undefined;
   let http: ReturnType<typeof Bun.serve>;

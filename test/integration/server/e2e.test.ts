@@ -46,8 +46,11 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
 
   const host = (await db.query<Record<string, unknown>>("SELECT * FROM tb_monitor_host_config WHERE rshost = 'e2e-1'"))[0]!;
   expect(Number(host.istate)).toBe(2);
-  expect(String(host.secret_hash)).toMatch(/^[0-9a-f]{64}$/);
-  expect(readFileSync(secretFile, "utf8").trim()).not.toBe(host.secret_hash);
+  // the store holds the host's public key; the key file holds the private key and the pinned server key
+  expect(String(host.secret_hash)).toMatch(/^ed25519:[A-Za-z0-9+/]{43}=$/);
+  expect(readFileSync(secretFile, "utf8")).toContain("BEGIN PRIVATE KEY");
+  expect(readFileSync(secretFile, "utf8")).not.toContain(String(host.secret_hash));
+  expect(readFileSync(secretFile, "utf8")).toMatch(/^server-key ed25519:/m);
   expect(Math.abs(Date.now() - Number(host.last_report_at))).toBeLessThan(60_000);
   expect(host.agent_version).toBe("0.1.0");
 
@@ -111,7 +114,7 @@ test("expected failures are one line: no secret, bad listen address, bad host na
   const noSecret = await run(["agent", "--server", "http://127.0.0.1:9", "--data-dir", join(dir, "nosecret")]);
   expect(noSecret.code).toBe(2);
   expect(noSecret.errors.length).toBe(1);
-  expect(noSecret.errors[0]).toContain("secret file");
+  expect(noSecret.errors[0]).toContain("key file");
   expect(noSecret.stack).toBe(false);
 
   const badListen = await run(["server", "--listen", "nonsense", "--data-dir", join(dir, "badlisten")]);

@@ -5,7 +5,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hashSecret } from "../../../src/protocol/api.ts";
+import { readAgentKey } from "../../../src/keys/agent-key.ts";
 import { decodeReport } from "../../../src/protocol/report.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { getHost, ISTATE, recordReportSeen, registerHost, setHostState } from "../../../src/store/hosts.ts";
@@ -132,16 +132,18 @@ describe("pmon top", () => {
 });
 
 describe("pmon enroll --no-deploy and pmon remove", () => {
-  test("enroll registers the host as running and writes a 0600 secret whose hash is stored", async () => {
+  test("enroll registers the host as running and writes a 0600 key file whose public key is stored", async () => {
     const secretFile = join(dataDir, "secrets", "db7.secret");
     const r = await pmon("enroll", "--no-deploy", "db7", "--secret-out", secretFile);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("registered db7");
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
-    const secret = readFileSync(secretFile, "utf8").trim();
+    const key = readAgentKey(secretFile);
     const host = await withDb((db) => getHost(db, "db7"));
     expect(host?.istate).toBe(ISTATE.running);
-    expect(host?.secret_hash).toBe(hashSecret(secret));
+    expect(host?.secret_hash).toBe(key.publicKey);
+    // the file also pins this server's reply key
+    expect(key.serverKeys).toHaveLength(1);
     expect(host?.deployed_by_pmon).toBeFalsy();
   });
 
