@@ -70,7 +70,8 @@ for _ in $(seq 300); do
 done
 grep -q "listening on" "$D/server.log" || fail "the server did not start listening on 127.0.0.1:$PORT within 30 s (log: $D/server.log)"
 
-"$BIN" enroll --config "$D/pmon.toml" --no-deploy "$HOST" --secret-out "$D/agent.secret"
+# --rekey: a previous run's agent (stopped above) may have reported moments ago with the old key
+"$BIN" enroll --config "$D/pmon.toml" --no-deploy "$HOST" --secret-out "$D/agent.secret" --rekey
 "$BIN" agent --config "$D/pmon.toml" >"$D/agent.log" 2>&1 &
 echo $! >"$D/agent.pid"
 
