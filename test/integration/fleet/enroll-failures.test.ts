@@ -89,7 +89,7 @@ test("a host without an SFTP subsystem is enrolled: the binary travels on ssh's 
   await Bun.sleep(500);
   // precondition: the default (SFTP) scp fails against it
   writeFileSync(join(dir, "probe.txt"), "x");
-  const plain = await lab.ctl(["scp", "-q", "-i", lab.identity, "-o", `UserKnownHostsFile=${lab.knownHosts}`, "-o", "BatchMode=yes", join(dir, "probe.txt"), `root@${h3.addr}:/root/probe.txt`]);
+  const plain = await lab.ctl(["scp", "-q", "-i", lab.identity, "-o", `UserKnownHostsFile=${lab.knownHosts}`, "-o", "BatchMode=yes", join(dir, "probe.txt"), `root@${h3.addr}:/opt/probe.txt`]);
   expect(plain.code).not.toBe(0);
   const r = await enroll(join(dir, "pmon.toml"), h3.addr);
   expect(r.stderr).not.toContain("unreachable");
