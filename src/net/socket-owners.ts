@@ -57,7 +57,8 @@ export class SocketOwners {
    * Updates the map for the sockets of the current dump (inode 0 = no file yet) and returns it.
    * `needed` limits the search to the sockets whose owner matters now (listeners, sockets that moved bytes):
    * an idle new socket is looked up once it carries traffic.
-   * `cpuTicks` (the process scan's CPU time of a pid, when known) only orders the search, busiest first.
+   * `cpuTicks` (the process scan's CPU time of a pid, when known) orders the search, busiest first; a
+   * socket seen for the first time is not looked for among processes without any (see the header).
    */
   resolve(inodes: Iterable<number>, needed?: ReadonlySet<number>, cpuTicks?: CpuTicksOf): ReadonlyMap<number, number> {
     this.sample++;
