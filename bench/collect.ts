@@ -172,7 +172,8 @@ async function steadyLoop(): Promise<Steady> {
   try {
     await waitHttp(url);
     const secret = join(dir, "agent.secret");
-    const enroll = spawnLogged(["enroll", "--config", emptyConfig, "--no-deploy", "bench-steady", "--secret-out", secret, "--storage", storage, "--data-dir", join(dir, "enroll")], "enroll");
+    // the server's data dir: enroll writes the server's reply key into the secret file for the agent to pin
+    const enroll = spawnLogged(["enroll", "--config", emptyConfig, "--no-deploy", "bench-steady", "--secret-out", secret, "--storage", storage, "--data-dir", join(dir, "server")], "enroll");
     if ((await enroll.exited) !== 0) throw new Error(`enroll --no-deploy failed: ${readFileSync(join(dir, "enroll.log"), "utf8")}`);
     agent = spawnLogged(
       ["agent", "--config", emptyConfig, "--server", url, "--host", "bench-steady", "--data-dir", join(dir, "agent"), "--secret-file", secret, "--interval", String(STEADY_INTERVAL_S), "--log-level", "warn"],
@@ -196,6 +197,9 @@ async function steadyLoop(): Promise<Steady> {
     const a1 = await waitFor(a0 + STEADY_REPORTS);
     const cpu1 = cpuMsOf(agent.pid);
     const m1 = machineActivity();
+    // a reply the agent does not trust makes it spool and replay every report: that is not the steady loop
+    const agentLog = readFileSync(join(dir, "agent.log"), "utf8");
+    if (/no server accepted|spooled/.test(agentLog)) throw new Error(`the agent spooled reports during the steady loop: ${agentLog.slice(-2000)}`);
     const s = (m1.at - m0.at) / 1000;
     return {
       cpuMsPerReport: (cpu1 - cpu0) / (a1 - a0),
