@@ -106,7 +106,35 @@ async function readReply(res: Response, max: number): Promise<Uint8Array | undef
   return Buffer.concat(chunks);
 }
 
-/** GET /v1/hosts with the operator secret; throws a one-line Error on failure. */
+/** The server did not answer at all (nothing listens, wrong name, timeout): `pmon status` exits 3. */
+export class ServerUnreachableError extends Error {
+  override name = "ServerUnreachableError";
+}
+
+/** A fetch failure in pmon's words, not the runtime's. */
+export function describeNetworkError(e: unknown, timeoutMs: number): string {
+  const err = e as { name?: string; code?: string; message?: string };
+  if (err.name === "TimeoutError" || err.name === "AbortError") return `no answer within ${timeoutMs / 1000} s`;
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "connection refused: nothing listens there (is `pmon server` running, and is server.url right?)";
+    case "ENOTFOUND":
+      return "the host name does not resolve";
+    case "ECONNRESET":
+      return "the connection was reset";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "no route to that address";
+    case "CERT_HAS_EXPIRED":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+      return `its TLS certificate is not trusted (${err.code})`;
+    default:
+      return `network error${err.code ? ` ${err.code}` : ""}`;
+  }
+}
+
+/** GET /v1/hosts with the operator secret; throws a one-line Error on failure (ServerUnreachableError when nothing answered). */
 export async function getHosts(serverUrl: string, operatorSecret: string, timeoutMs = 10_000): Promise<HostsReply> {
   let res: Response;
   try {
@@ -115,7 +143,7 @@ export async function getHosts(serverUrl: string, operatorSecret: string, timeou
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    throw new Error(`cannot reach ${serverUrl}: ${(e as Error).message}`);
+    throw new ServerUnreachableError(`cannot reach the pmon server at ${serverUrl}: ${describeNetworkError(e, timeoutMs)}`);
   }
   const text = await res.text();
   let body: unknown;

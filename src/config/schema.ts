@@ -1,5 +1,5 @@
 // Every configuration key pmon knows, with its type, default and allowed range.
-// conf/pmon.toml documents the same keys; test/config/load.test.ts checks the two agree.
+// conf/pmon.toml documents the same keys; test/integration/config/load.test.ts checks the two agree.
 
 export type KeyType = "int" | "number" | "string" | "boolean" | "string[]";
 
@@ -61,6 +61,7 @@ export const KEYS = {
   "server.tls_key": { type: "string", default: "" },
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
+  "server.heartbeat_s": { type: "int", default: 10, min: 1, max: 3600 }, // `pmon status` calls the server down after 3 missed beats
   "server.ui": { type: "boolean", default: true }, // the web UI at / (docs/ui.md)
   "server.adopt_legacy_hosts": { type: "boolean", default: false }, // deploy to / remove the old tool's hosts without `pmon enroll`
 
@@ -96,6 +97,7 @@ export const KEYS = {
   "alerts.retry_backoff_ms": { type: "int", default: 1000, min: 0, max: 600000 }, // doubles per retry: 1 s, 2 s, 4 s
   "alerts.check_every_s": { type: "number", default: 30, min: 0.05, max: 3600 }, // silent-host pass cadence
   "alerts.witness_fresh_s": { type: "number", default: 75, min: 0.05, max: 86400 }, // a witness reported this recently
+  "alerts.server_down_witnesses": { type: "string[]", default: [] }, // hosts whose deployed config holds the channels
 
   // [log]
   "log.level": { type: "string", default: "info", oneOf: ["silent", "error", "warn", "info", "debug", "trace"] },

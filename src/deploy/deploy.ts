@@ -9,7 +9,7 @@ import { renderAgentConfig } from "./agent-config.ts";
 import { PUBLIC_KEY_RE } from "../protocol/api.ts";
 import { takeOverLegacyClient } from "./legacy-client.ts";
 import { chooseCodec, payloadFor, type Payload } from "./payload.ts";
-import { glibcVersion, parseProbe, INIT_KEY, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
+import { AGENT_LOG_TAIL, glibcVersion, parseProbe, INIT_KEY, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
 import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
 import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
 
@@ -167,7 +167,7 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
     step("waiting for first report");
     const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
     if (reported !== null) return { rshost: req.rshost, copied: needCopy, ...sent, previousVersion: previous, systemd, reportedAfterMs: now() - started, legacyTakeover };
-    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s)`);
+    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s${await agentLogTail(remote, installDir, systemd)})`);
   } catch (e) {
     // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.
     if (!(e instanceof DeployError) || !previous) throw e;
@@ -186,6 +186,20 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   }
   const back = await waitForReport(ctx, req.rshost, previous, beforeRollback, reportDeadlineMs(ctx.config));
   throw new DeployError("rolled-back", `rolled back to ${previous}: ${cause.message}${back ? "" : "; the rolled-back agent has not reported yet either"}`);
+}
+
+/** "; its log on the host ends: ... | ..." (the agent's own words for why it could not report), or "". */
+async function agentLogTail(remote: Remote, installDir: string, systemd: boolean): Promise<string> {
+  try {
+    const lines = (await remote.script("reading the agent's log", AGENT_LOG_TAIL, [installDir, systemd ? "yes" : "no"], { timeoutMs: 30_000 }))
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-3);
+    return lines.length ? `; its log on the host ends: ${lines.join(" | ")}` : "; its log on the host is empty";
+  } catch {
+    return "";
+  }
 }
 
 const keyIn = (out: string) => out.split("\n").map((l) => l.trim()).find((l) => PUBLIC_KEY_RE.test(l)) ?? "";

@@ -170,6 +170,15 @@ fi
 if [ -e "$1/pmon" ] || [ -e "$1/agent.secret" ]; then echo "could not delete pmon's files in $1" >&2; exit 1; fi
 `;
 
+/** $1 = install dir, $2 = "yes" when systemd runs the agent. Prints the agent's last log lines; never fails. */
+export const AGENT_LOG_TAIL = `if [ "$2" = yes ] && command -v journalctl >/dev/null 2>&1; then
+  journalctl -u pmon-agent.service -n 5 --no-pager -o cat 2>/dev/null
+else
+  tail -n 5 "$1/pmon.log" 2>/dev/null
+fi
+exit 0
+`;
+
 export interface ProbeResult {
   arch: string;
   libc: string;

@@ -34,6 +34,8 @@ export interface HostJob {
   target?: Partial<SshTarget>;
   installDir?: string;
   onStep?: (rshost: string, step: DeployStep, detail?: string) => void;
+  /** remove only: mark the host removed even when the clean-up over ssh fails, and say what was left */
+  force?: boolean;
 }
 
 const DEFAULT_RETRY_BASE_MS = 30_000;
@@ -118,6 +120,22 @@ export async function removeAndRecord(env: FleetEnv, job: HostJob): Promise<Host
   } catch (e) {
     const f = failure(e, log);
     const message = `removal failed: ${f.message}`;
+    if (job.force) {
+      // The secret is revoked already (the server refuses the host's reports); what is left on the host is named.
+      const dir = job.installDir ?? config.deploy.install_dir;
+      try {
+        await markRemoved(db, job.rshost, now());
+      } catch (storeError) {
+        return { rshost: job.rshost, ok: false, state: "remove failed", detail: `${message}; marking it removed failed too: ${(storeError as Error).message.split("\n")[0]}`, kind: f.kind };
+      }
+      return {
+        rshost: job.rshost,
+        ok: true,
+        state: "removed",
+        detail: `secret revoked and marked removed (--force), but NOT cleaned up: ${f.message}. If the host comes back, stop its agent (systemctl disable --now pmon-agent, or kill pmon supervise) and delete ${dir}`,
+        kind: f.kind,
+      };
+    }
     try {
       const failures = await markDeployFailed(db, job.rshost, ISTATE.toRemove, message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, now());
       return { rshost: job.rshost, ok: false, state: "remove failed", detail: message, kind: f.kind, failures };

@@ -23,6 +23,7 @@ import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
 import { latestPmonVersion, recordVersion } from "../store/versions.ts";
 import { compareVersions, isPmonVersion } from "../util/pmon-version.ts";
 import { VERSION } from "../version.ts";
+import { loopbackAgentServers } from "./service.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
 import { ALERT_AFTER_FAILURES, DEPLOY_LEASE_MS } from "./lifecycle.ts";
@@ -83,6 +84,9 @@ export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): ()
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pass: Promise<void> = Promise.resolve();
+  // Remote hosts this loop deploys (set by SQL, upgrades) would report to themselves: say so once, at start.
+  const loopback = loopbackAgentServers(config);
+  if (loopback.length > 0) log.warn(`agents this server deploys are told to report to ${loopback.join(", ")}, a loopback address: remote hosts would report to themselves; set deploy.servers`);
 
   // Deploy alerts are incidents in tb_monitor_alert_info: sent once (even with several servers) and
   // resolved with how long they lasted once the host deploys fine again.

@@ -1,6 +1,8 @@
 // The fleet service of `pmon enroll` and `pmon remove`: batches of hosts, at most deploy.parallel at a
 // time, each held by a lease so a server's manager loop does not act on it meanwhile, each ending in a
 // HostOutcome. The server's manager loop (manager.ts) runs the same per-host jobs (host-job.ts).
+import { hostname } from "node:os";
+import { agentServers } from "../deploy/agent-config.ts";
 import { checkInstallDir } from "../deploy/units.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -22,6 +24,13 @@ import { registerHostWithSecret, writeSecretFile } from "./register.ts";
 /** A request the fleet refuses before touching any host (bad name, unknown host, bad install dir). */
 export class FleetRequestError extends Error {
   override name = "FleetRequestError";
+  constructor(
+    message: string,
+    /** "request": the command line or config is wrong; "store": the store cannot be reached */
+    readonly reason: "request" | "store" = "request",
+  ) {
+    super(message);
+  }
 }
 
 /** One line of progress: which host is at which step (failures are in the outcomes). */
@@ -31,8 +40,8 @@ export interface Fleet {
   readonly db: Db;
   /** registers new hosts (istate 1) and deploys every host of `hosts` */
   enroll(hosts: readonly string[], onProgress?: OnProgress, opts?: { rekey?: boolean }): Promise<HostOutcome[]>;
-  /** revokes the hosts' secrets at once, then removes their agents */
-  remove(hosts: readonly string[], onProgress?: OnProgress): Promise<HostOutcome[]>;
+  /** revokes the hosts' secrets at once, then removes their agents (force: marks them removed even when that fails) */
+  remove(hosts: readonly string[], onProgress?: OnProgress, opts?: { force?: boolean }): Promise<HostOutcome[]>;
   /** registers a host whose agent another tool installs (no ssh) and writes its secret file */
   registerExternal(rshost: string, secretFile: string, opts?: { rekey?: boolean }): Promise<void>;
   /** makes `version` the fleet's version even when older, and marks hosts pmon deployed for redeployment */
@@ -46,7 +55,7 @@ export async function openFleet(config: ResolvedConfig, log: Logger): Promise<Fl
   try {
     db = await openStore(config.server, log);
   } catch (e) {
-    throw new FleetRequestError(`cannot open the store: ${(e as Error).message.split("\n")[0]}`);
+    throw new FleetRequestError(`cannot open the store: ${(e as Error).message.split("\n")[0]}`, "store");
   }
   return fleetOver({ db, config, log });
 }
@@ -66,6 +75,34 @@ export function checkDeployConfig(config: ResolvedConfig): void {
   }
 }
 
+const isLoopbackName = (h: string) => /^(localhost|localhost\.localdomain|ip6-localhost)$/i.test(h) || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::1" || h === "[::1]";
+
+/** The addresses agents get (deploy.servers, else server.url) that are loopback: useless on any other host. */
+export function loopbackAgentServers(config: ResolvedConfig): string[] {
+  return agentServers(config).filter((u) => {
+    try {
+      return isLoopbackName(new URL(u).hostname);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Throws FleetRequestError when agents on remote hosts would report to a loopback address (server.url
+ * defaults to http://127.0.0.1:9300): each would talk to itself and never report.
+ */
+export function checkAgentServers(config: ResolvedConfig, hosts: readonly string[]): void {
+  const remote = hosts.filter((h) => !isLoopbackName(h) && h !== hostname());
+  const loopback = loopbackAgentServers(config);
+  if (remote.length === 0 || loopback.length === 0) return;
+  const source = config.deploy.servers.length > 0 ? "deploy.servers" : "server.url (deploy.servers is empty)";
+  throw new FleetRequestError(
+    `the agents on ${remote.join(", ")} would report to ${loopback.join(", ")} (from ${source}), a loopback address: on each host that is the host itself. ` +
+      `Set deploy.servers to an address of this server that the hosts can reach, e.g. --servers http://10.0.0.1:9300 or [deploy] servers = ["http://10.0.0.1:9300"]`,
+  );
+}
+
 function fleetOver(env: FleetEnv): Fleet {
   const { db, config } = env;
   const now = env.now ?? Date.now;
@@ -76,6 +113,7 @@ function fleetOver(env: FleetEnv): Fleet {
     async enroll(given, onProgress = () => {}, opts = {}) {
       const hosts = checkHostNames(given);
       checkDeployConfig(config);
+      checkAgentServers(config, hosts);
       return mapBounded(hosts, config.deploy.parallel, async (rshost): Promise<HostOutcome> => {
         onProgress(rshost, "registering");
         try {
@@ -92,7 +130,7 @@ function fleetOver(env: FleetEnv): Fleet {
       });
     },
 
-    async remove(given, onProgress = () => {}) {
+    async remove(given, onProgress = () => {}, opts = {}) {
       const hosts = [...new Set(given)];
       checkDeployConfig(config);
       for (const h of hosts) if (!(await getHost(db, h))) throw new FleetRequestError(`${h} is not enrolled`);
@@ -105,7 +143,7 @@ function fleetOver(env: FleetEnv): Fleet {
         } catch (e) {
           return { rshost, ok: false, state: "remove failed", detail: `cannot revoke in the store: ${(e as Error).message.split("\n")[0]}` };
         }
-        const out = await removeAndRecord(env, { rshost, onStep: (h, step) => onProgress(h, step) });
+        const out = await removeAndRecord(env, { rshost, onStep: (h, step) => onProgress(h, step), force: opts.force });
         if (out.ok) onProgress(rshost, "removed");
         return out;
       });

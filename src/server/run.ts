@@ -1,6 +1,7 @@
 // `pmon server` as a library: opens the store, starts HTTP, the ingest writer, retention and the
 // manager/alert loops, and returns a handle whose stop() drains everything in order.
 import { join } from "node:path";
+import { ConfigError } from "../config/load.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
@@ -16,6 +17,7 @@ import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
 import { createSkewTracker } from "./clock.ts";
+import { serverId, startHeartbeat } from "./heartbeat.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
@@ -96,10 +98,11 @@ export function createServerCore(
 
 export async function runServer(config: ResolvedConfig, log: Logger): Promise<ServerHandle> {
   const s = config.server;
+  const startedAt = Date.now();
   const slog = log.withTag("server");
   // settings first: a bad one must fail before the store is opened
   const { hostname, port } = parseListen(s.listen);
-  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new Error("server.tls_cert and server.tls_key must be set together");
+  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new ConfigError("server.tls_cert and server.tls_key must be set together");
   privateDir(s.data_dir);
   const operatorFile = s.operator_secret_file || join(s.data_dir, "operator.secret");
   const operator = loadOperatorSecret(operatorFile);
@@ -135,6 +138,9 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
       ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
       development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
+      // Bun binds with SO_REUSEPORT unless told not to: a second server on a taken port would then
+      // share it silently (half the reports to each) instead of failing with "cannot listen"
+      reusePort: false,
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),
@@ -150,6 +156,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   slog.info(`pmon server ${VERSION} listening on ${scheme}://${address}, storage ${db.dialect}`);
 
   const loops: StopLoop[] = [];
+  loops.push(startHeartbeat(db, { serverId: serverId(address), address, version: VERSION, startedAt }, s.heartbeat_s * 1000, slog));
   loops.push(startRetention(db, s.retention_days, slog));
   loops.push(startManager({ config, log, db })); // deploy, remove, upgrade
   loops.push(alerts.start()); // silent-host pass and witness refresh

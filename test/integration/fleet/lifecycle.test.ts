@@ -166,7 +166,7 @@ describe("fleet lifecycle", () => {
       expect(agentConfig).toContain(`server_keys = [ "${loadReplyKey(join(dir, "reply.key"), { create: false }).publicKey}" ]`);
     }
     // status (from the store) lists the three as running
-    const st = await run([bin, "status", "--json", "--config", configFile, "--from", "store"]);
+    const st = await run([bin, "status", "--json", "--config", configFile, "--source", "store"]);
     const statuses = JSON.parse(st.stdout) as { host: string; state: string }[] | { hosts: { host: string; state: string }[] };
     const list = Array.isArray(statuses) ? statuses : statuses.hosts;
     for (const h of [h1, h2, h3]) expect(list.find((s) => s.host === h.addr)?.state).toBe("running");

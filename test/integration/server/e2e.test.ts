@@ -104,7 +104,7 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
   expect(server.text()).toContain("stopped");
 }, 120_000);
 
-test("expected failures are one line and exit 1: no secret, bad listen address, port taken, bad host name", async () => {
+test("expected failures are one line: no secret, bad listen address, bad host name (2: configuration or usage), port taken (1)", async () => {
   const run = async (args: string[]) => {
     const p = spawnPmon(args, join(dir, `cli-${args[0]}-${Date.now()}.log`));
     const code = await p.exited;
@@ -112,13 +112,13 @@ test("expected failures are one line and exit 1: no secret, bad listen address, 
     return { code, errors, stack: /\n\s+at /.test(p.text()) };
   };
   const noSecret = await run(["agent", "--server", "http://127.0.0.1:9", "--data-dir", join(dir, "nosecret")]);
-  expect(noSecret.code).toBe(1);
+  expect(noSecret.code).toBe(2);
   expect(noSecret.errors.length).toBe(1);
   expect(noSecret.errors[0]).toContain("key file");
   expect(noSecret.stack).toBe(false);
 
   const badListen = await run(["server", "--listen", "nonsense", "--data-dir", join(dir, "badlisten")]);
-  expect(badListen.code).toBe(1);
+  expect(badListen.code).toBe(2);
   expect(badListen.errors[0]).toContain("server.listen");
 
   const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -129,6 +129,6 @@ test("expected failures are one line and exit 1: no secret, bad listen address, 
   expect(taken.stack).toBe(false);
 
   const badHost = await run(["enroll", "--no-deploy", "bad host!", "--secret-out", join(dir, "bad.secret"), "--data-dir", join(dir, "badhost")]);
-  expect(badHost.code).toBe(1);
+  expect(badHost.code).toBe(2);
   expect(badHost.errors.length).toBe(1);
 }, 60_000);

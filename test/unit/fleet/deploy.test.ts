@@ -64,6 +64,7 @@ function context(host: SimHost): DeployContext {
       : cmd.includes("the host has no agent key") ? "config"
       : cmd.includes("pmon supervise") ? "start"
       : cmd.includes("pmon.failed") ? "rollback"
+      : cmd.includes("journalctl -u pmon-agent") ? "log-tail"
       : cmd.includes("mkdir -p") ? "prepare"
       : "other";
     host.scripts.push(step);
@@ -90,6 +91,9 @@ function context(host: SimHost): DeployContext {
       case "start":
         report();
         break;
+      case "log-tail":
+        // what an agent that cannot reach its server logs
+        return { code: 0, stderr: "", stdout: host.current ? "[info] [agent] reporting every 2 s\n[warn] [agent] http://127.0.0.1:9399: network\n" : "" };
       case "key-keep":
         host.key ||= newKeyPair().publicKey;
         return { code: 0, stdout: `${host.key}\n`, stderr: "" };
@@ -172,7 +176,8 @@ describe("deployHost", () => {
     const h = sim({ broken: new Set([NEW]) });
     const e = await failure(deployHost(context(h), request));
     expect(e.kind).toBe("rolled-back");
-    expect(e.message).toBe(`rolled back to 0.1.0: agent ${NEW} did not report (no report within 14 s)`);
+    // the agent's own log lines say why it did not report
+    expect(e.message).toBe(`rolled back to 0.1.0: agent ${NEW} did not report (no report within 14 s; its log on the host ends: [info] [agent] reporting every 2 s | [warn] [agent] http://127.0.0.1:9399: network)`);
     expect(h.current).toBe("0.1.0");
     expect(h.state.agentVersion).toBe("0.1.0");
     expect(h.scripts.slice(-2)).toEqual(["rollback", "start"]);
@@ -198,7 +203,7 @@ describe("deployHost", () => {
     const h = sim({ current: "", broken: new Set([NEW]), state: { istate: 1, publicKey: "", agentVersion: "", lastReportAt: null } });
     const e = await failure(deployHost(context(h), request));
     expect(e.kind).toBe("no-report");
-    expect(e.message).toBe("agent did not report: no report within 14 s");
+    expect(e.message).toBe("agent did not report: no report within 14 s; its log on the host ends: [info] [agent] reporting every 2 s | [warn] [agent] http://127.0.0.1:9399: network");
     expect(h.scripts).not.toContain("rollback");
   });
 });
