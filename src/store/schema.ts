@@ -293,7 +293,12 @@ function sqliteCreate(t: TableDef): string[] {
 // --- columns added after version 1: one definition for the ALTER and for the value checks ---
 
 const PROCESS_EXITED = c("exited", "tinyint NOT NULL DEFAULT '0'", "INTEGER NOT NULL DEFAULT 0");
-const ADDED_COLUMNS: readonly [table: string, column: ColumnDef][] = [["tb_monitor_process_io_info", PROCESS_EXITED]];
+/** The command line's md5 as 16 bytes; md5_str becomes a VIRTUAL column of its hex (migration 6). */
+const PROCESS_MD5 = c("md5", "varbinary(16) NOT NULL DEFAULT ''", "BLOB NOT NULL DEFAULT x''");
+const ADDED_COLUMNS: readonly [table: string, column: ColumnDef][] = [
+  ["tb_monitor_process_io_info", PROCESS_EXITED],
+  ["tb_monitor_process_io_info", PROCESS_MD5],
+];
 
 function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: string[] } {
   return { mysql: [`ALTER TABLE \`${table}\` ADD COLUMN \`${col.name}\` ${col.mysql}`], sqlite: [`ALTER TABLE ${table} ADD COLUMN ${col.name} ${col.sqlite}`] };
@@ -345,6 +350,25 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "compressed pages of 4 KB",
     mysql: [...TIME_SERIES_TABLES, "tb_monitor_report_seen"].filter((t) => t !== "tb_monitor_process_io_info").map((t) => `ALTER TABLE \`${t}\` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4`),
     sqlite: [],
+  },
+  {
+    // md5_str (32 hex characters, in every process row) is kept as 16 bytes and read back through a
+    // VIRTUAL column of the same name and text, so the old dashboard's join on md5_str still works.
+    // A value that is not an md5 in hex (pmon and the old tool never wrote one) becomes ''.
+    version: 6,
+    name: "process md5 as 16 bytes",
+    mysql: [
+      ...addColumn("tb_monitor_process_io_info", PROCESS_MD5).mysql,
+      "UPDATE `tb_monitor_process_io_info` SET `md5` = COALESCE(UNHEX(`md5_str`), '') WHERE `md5` = '' AND `md5_str` <> ''",
+      // one statement: a crash cannot leave the table without md5_str
+      "ALTER TABLE `tb_monitor_process_io_info` DROP COLUMN `md5_str`, ADD COLUMN `md5_str` char(32) CHARACTER SET ascii GENERATED ALWAYS AS (LOWER(HEX(`md5`))) VIRTUAL",
+    ],
+    sqlite: [
+      ...addColumn("tb_monitor_process_io_info", PROCESS_MD5).sqlite,
+      "UPDATE tb_monitor_process_io_info SET md5 = COALESCE(unhex(md5_str), x'') WHERE md5_str <> ''",
+      "ALTER TABLE tb_monitor_process_io_info DROP COLUMN md5_str",
+      "ALTER TABLE tb_monitor_process_io_info ADD COLUMN md5_str TEXT GENERATED ALWAYS AS (lower(hex(md5))) VIRTUAL",
+    ],
   },
 ];
 
