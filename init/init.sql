@@ -267,3 +267,6 @@ UPDATE `tb_monitor_process_io_info` SET `md5` = COALESCE(UNHEX(`md5_str`), '') W
 ALTER TABLE `tb_monitor_process_io_info` DROP COLUMN `md5_str`, ADD COLUMN `md5_str` char(32) CHARACTER SET ascii GENERATED ALWAYS AS (LOWER(HEX(`md5`))) VIRTUAL;
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (6, 'process md5 as 16 bytes', UTC_TIMESTAMP());
+
+-- migration 7: sqlite: a_time and rates stored compact
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (7, 'sqlite: a_time and rates stored compact', UTC_TIMESTAMP());

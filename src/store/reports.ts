@@ -6,6 +6,7 @@ import type { Report } from "../protocol/report.ts";
 import { checkRows } from "./columns.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
 import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
+import { SQLITE_STORED } from "./schema.ts";
 
 export type WriteOutcome = "stored" | "duplicate";
 
@@ -375,11 +376,25 @@ async function hostSkews(db: Db, hosts: string[]): Promise<Map<string, number | 
 /** Multi-row INSERT in as few statements as the placeholder limit allows. */
 export async function insertRows(db: Db, t: TableRows, ignoreDuplicates = false): Promise<void> {
   if (t.rows.length === 0) return;
+  if (db.dialect === "sqlite") t = sqliteStoredRows(t);
   const verb = ignoreDuplicates ? (db.dialect === "mysql" ? "INSERT IGNORE" : "INSERT OR IGNORE") : "INSERT";
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / t.columns.length));
   for (const chunk of chunks(t.rows, perStatement)) {
     await db.exec(`${verb} INTO ${t.table} (${t.columns.join(", ")}) VALUES ${valuesPlaceholders(chunk.length, t.columns.length)}`, chunk.flat());
   }
+}
+
+/** The same rows in the columns SQLite stores (schema.ts SQLITE_STORED); unchanged for other tables. */
+function sqliteStoredRows(t: TableRows): TableRows {
+  const stored = SQLITE_STORED.get(t.table);
+  if (!stored) return t;
+  const map = t.columns.map((col) => stored.get(col));
+  if (map.every((m) => m === undefined)) return t;
+  return {
+    table: t.table,
+    columns: t.columns.map((col, i) => map[i]?.name ?? col),
+    rows: t.rows.map((row) => row.map((v, i) => (map[i] ? map[i]!.toStored(v) : v))),
+  };
 }
 
 function chunks<T>(xs: readonly T[], size: number): T[][] {

@@ -304,6 +304,68 @@ function addColumn(table: string, col: ColumnDef): { mysql: string[]; sqlite: st
   return { mysql: [`ALTER TABLE \`${table}\` ADD COLUMN \`${col.name}\` ${col.mysql}`], sqlite: [`ALTER TABLE ${table} ADD COLUMN ${col.name} ${col.sqlite}`] };
 }
 
+// --- SQLite keeps the time-series tables compact (migration 7) ---
+
+/** The 2-decimal rates and percentages of each time-series table (reports.ts rounds them to hundredths). */
+const HUNDREDTHS: Record<(typeof TIME_SERIES_TABLES)[number], readonly string[]> = {
+  tb_monitor_host_info: [],
+  tb_monitor_disk_info: [],
+  tb_monitor_disk_util_qu_info: ["avgqu", "util", "read_kbs", "write_kbs"],
+  tb_monitor_port_net_info: ["in_info", "out_info"],
+  tb_monitor_process_io_info: ["cpu", "io_r", "io_w", "net_in", "net_out"],
+  tb_monitor_process_rest_info: ["cpu", "io_r", "io_w", "net_in", "net_out"],
+  tb_monitor_listen_port_info: ["in_info", "out_info"],
+  tb_monitor_net_unattributed_info: ["in_info", "out_info"],
+};
+
+/** How SQLite stores one column of a time-series table instead of the column every query reads. */
+export interface SqliteStored {
+  /** the stored column */
+  name: string;
+  /** the value as the writer has it -> the stored value */
+  toStored: (v: unknown) => unknown;
+}
+
+const epochSeconds = (v: unknown) => Math.floor(Date.parse(String(v).replace(" ", "T") + "Z") / 1000);
+// a safe integer is stored as one (1-4 bytes instead of a REAL's 8); an absurdly big value stays a REAL
+const hundredths = (v: unknown) => Math.round(Number(v) * 100);
+
+/**
+ * Table -> column -> its stored form. SQLite (no page compression) stores a_time as epoch seconds `t`
+ * (4 bytes instead of 19 characters) and the rates as integer hundredths `<col>_x100`; the columns
+ * every query reads are VIRTUAL columns giving back the same text and the same doubles
+ * (datetime(t, 'unixepoch'), k / 100.0). MySQL keeps its DATETIME and FLOAT columns.
+ */
+export const SQLITE_STORED: ReadonlyMap<string, ReadonlyMap<string, SqliteStored>> = new Map(
+  TIME_SERIES_TABLES.map((t) => [
+    t,
+    new Map<string, SqliteStored>([
+      ["a_time", { name: "t", toStored: epochSeconds }],
+      ...HUNDREDTHS[t].map((col): [string, SqliteStored] => [col, { name: `${col}_x100`, toStored: hundredths }]),
+    ]),
+  ]),
+);
+
+/** Rewrites each time-series table: the stored columns added and filled, the old ones turned VIRTUAL. */
+function sqliteCompactMigration(): string[] {
+  const out: string[] = [];
+  for (const t of TIME_SERIES_TABLES) {
+    const index = `${t}_idx_rshost_a_time`;
+    const cols = HUNDREDTHS[t];
+    out.push(`DROP INDEX IF EXISTS ${index}`);
+    // 1640995200 = the legacy default a_time, 2022-01-01 00:00:00
+    out.push(`ALTER TABLE ${t} ADD COLUMN t INTEGER NOT NULL DEFAULT 1640995200`);
+    for (const col of cols) out.push(`ALTER TABLE ${t} ADD COLUMN ${col}_x100 ANY NOT NULL DEFAULT 0`);
+    const hundred = (col: string) => `${col}_x100 = CASE WHEN abs(${col}) < 1e13 THEN CAST(round(${col} * 100) AS INTEGER) ELSE ${col} * 100 END`;
+    out.push(`UPDATE ${t} SET ${["t = COALESCE(unixepoch(a_time), 1640995200)", ...cols.map(hundred)].join(", ")}`);
+    for (const col of ["a_time", ...cols]) out.push(`ALTER TABLE ${t} DROP COLUMN ${col}`);
+    out.push(`ALTER TABLE ${t} ADD COLUMN a_time TEXT GENERATED ALWAYS AS (datetime(t, 'unixepoch')) VIRTUAL`);
+    for (const col of cols) out.push(`ALTER TABLE ${t} ADD COLUMN ${col} REAL GENERATED ALWAYS AS (${col}_x100 / 100.0) VIRTUAL`);
+    out.push(`CREATE INDEX ${index} ON ${t} (rshost, a_time)`);
+  }
+  return out;
+}
+
 /**
  * Ordered forward migrations. Never edit an applied one: append a new version at the END, e.g.
  *   { version: 2, name: "host rollback flag",
@@ -369,6 +431,12 @@ export const MIGRATIONS: readonly Migration[] = [
       "ALTER TABLE tb_monitor_process_io_info DROP COLUMN md5_str",
       "ALTER TABLE tb_monitor_process_io_info ADD COLUMN md5_str TEXT GENERATED ALWAYS AS (lower(hex(md5))) VIRTUAL",
     ],
+  },
+  {
+    version: 7,
+    name: "sqlite: a_time and rates stored compact",
+    mysql: [],
+    sqlite: sqliteCompactMigration(),
   },
 ];
 
