@@ -20,7 +20,10 @@ import { migrate } from "../src/store/migrate.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { startReceiver } from "../test/helpers/alerts/receiver.ts";
-import { enrollNoDeploy, freePort, spawnPmon, waitHttp, type Proc } from "../test/helpers/server/procs.ts";
+import { enrollNoDeploy, freePort, replyKeyEnv, spawnPmon, waitHttp, type Proc } from "../test/helpers/server/procs.ts";
+import { createPublicKey } from "node:crypto";
+import { readAgentKey } from "../src/keys/agent-key.ts";
+import { loadReplyKey } from "../src/keys/reply-key.ts";
 import { BUSY, TYPICAL, typicalReport, type HostProfile } from "./ingest-db.ts";
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
@@ -72,6 +75,8 @@ async function main(): Promise<void> {
     const db = openDb(maria.url);
     await migrate(db);
     const urls: string[] = [];
+    // the fleet reply key, made once before the servers start (they would each make their own)
+    const serverKeys = [createPublicKey(loadReplyKey(replyKeyEnv(dir).PMON_SERVER_REPLY_KEY_FILE!, { create: true }).privateKey)];
     for (let s = 0; s < SERVERS; s++) {
       const port = freePort();
       const config = join(dir, `server${s}.toml`);
@@ -80,7 +85,8 @@ async function main(): Promise<void> {
         `[server]\nlisten = "127.0.0.1:${port}"\nstorage = "${maria.url}"\ndata_dir = "${join(dir, `server${s}`)}"\n\n` +
           `[alerts]\nlanguage = "en"\nsilent_after_s = ${SILENT_AFTER_S}\ncheck_every_s = 2\n\n[[alerts.channels]]\ntype = "webhook"\nurl = "${receiver.url}/hook"\n`,
       );
-      servers.push(spawnPmon(["server", "--config", config], join(dir, `server${s}.log`), { PMON_LOG_LEVEL: "warn" }));
+      // every server holds the same fleet reply key, as the operator would copy it
+      servers.push(spawnPmon(["server", "--config", config], join(dir, `server${s}.log`), { PMON_LOG_LEVEL: "warn", ...replyKeyEnv(dir) }));
       urls.push(`http://127.0.0.1:${port}`);
     }
     for (const u of urls) await waitHttp(u, 60_000);
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
     const secrets: string[] = new Array(HOSTS);
     const t0 = performance.now();
     if ((await enrollNoDeploy(dir, maria.url, hosts[0]!, join(dir, "h0.secret"))) !== 0) throw new Error("enroll --no-deploy failed");
-    secrets[0] = readFileSync(join(dir, "h0.secret"), "utf8").trim();
+    secrets[0] = readAgentKey(join(dir, "h0.secret")).privateKeyPem;
     for (let i = 1; i < HOSTS; i += 64) {
       await Promise.all(hosts.slice(i, i + 64).map(async (h, k) => (secrets[i + k] = await registerHostWithSecret(db, h))));
     }
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
         const n = ++seq[h]!;
         const report = typicalReport(hosts[h]!, Date.now(), n, profileOf(h));
         report.id = `${hosts[h]}-${n}`;
-        const res = await postReport(urls[h % urls.length]!, { secret: secrets[h]!, host: hosts[h]!, json: JSON.stringify(report), timeMs: Date.now(), timeoutMs: TIMEOUT_MS });
+        const res = await postReport(urls[h % urls.length]!, { secret: secrets[h]!, serverKeys, host: hosts[h]!, json: JSON.stringify(report), timeMs: Date.now(), timeoutMs: TIMEOUT_MS });
         const latency = Date.now() - due;
         if (res.kind === "delivered") {
           delivered++;

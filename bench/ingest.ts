@@ -13,7 +13,10 @@ import { reportRows } from "../src/store/reports.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { requireBinary } from "../test/helpers/binary.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
-import { enrollNoDeploy, freePort, startServer, waitHttp } from "../test/helpers/server/procs.ts";
+import { enrollNoDeploy, freePort, replyKeyEnv, startServer, waitHttp } from "../test/helpers/server/procs.ts";
+import { createPublicKey } from "node:crypto";
+import { readAgentKey } from "../src/keys/agent-key.ts";
+import { loadReplyKey } from "../src/keys/reply-key.ts";
 import { mysqlBytes, rawInsertRate, typicalReport } from "./ingest-db.ts";
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
@@ -43,15 +46,17 @@ async function main(): Promise<void> {
     };
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
-    const server = startServer(dir, serverDb.url, port, "server", { PMON_LOG_LEVEL: "warn" });
+    // reports are posted back to back here, far above an agent's pace: lift the per-host rate limit
+    const server = startServer(dir, serverDb.url, port, "server", { PMON_LOG_LEVEL: "warn", PMON_SERVER_HOST_REPORTS_PER_S: "100000" });
     await waitHttp(url);
     const db = openDb(serverDb.url);
     const hosts = Array.from({ length: AGENTS }, (_, i) => `bench-${String(i).padStart(3, "0")}`);
     const secrets = new Map<string, string>();
     if ((await enrollNoDeploy(dir, serverDb.url, hosts[0]!, join(dir, "h0.secret"))) !== 0) throw new Error("enroll --no-deploy failed");
-    secrets.set(hosts[0]!, (await Bun.file(join(dir, "h0.secret")).text()).trim());
+    secrets.set(hosts[0]!, readAgentKey(join(dir, "h0.secret")).privateKeyPem);
     for (const h of hosts.slice(1)) secrets.set(h, await registerHostWithSecret(db, h));
 
+    const serverKeys = [createPublicKey(loadReplyKey(replyKeyEnv(dir).PMON_SERVER_REPLY_KEY_FILE!, { create: true }).privateKey)];
     // reports prepared up front: the agents' JSON work is not what is measured
     const start = Date.now() - ROUNDS * 30_000;
     const plan = hosts.map((h, hi) =>
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
     await Promise.all(
       plan.map(async (series, hi) => {
         for (const { json } of series) {
-          const res = await postReport(url, { secret: secrets.get(hosts[hi]!)!, host: hosts[hi]!, json, timeMs: Date.now(), timeoutMs: 60_000 });
+          const res = await postReport(url, { secret: secrets.get(hosts[hi]!)!, serverKeys, host: hosts[hi]!, json, timeMs: Date.now(), timeoutMs: 60_000 });
           if (res.kind !== "delivered") failures++;
         }
       }),

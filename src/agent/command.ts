@@ -5,11 +5,11 @@ import type { Logger } from "../log.ts";
 import { createProcFs } from "../procfs/fs.ts";
 import { agentHost, createAgentCollector } from "./once.ts";
 import { serverDownWatchFromConfig, withSentAlerts } from "./server-down.ts";
-import { readAgentSecret, runAgent, secretPath } from "./run.ts";
+import { readAgentCredentials, runAgent } from "./run.ts";
 
 /** Runs until SIGTERM/SIGINT (0) or a server of another version answers (EXIT_UPGRADE). */
 export async function runAgentCommand(config: ResolvedConfig, log: Logger): Promise<number> {
-  readAgentSecret(secretPath(config.agent)); // a missing secret is reported before anything starts
+  readAgentCredentials(config.agent); // a missing key is reported before anything starts
   const network = createAgentNetworkCollector(config, log.withTag("net"));
   const collector = createAgentCollector(config, log.withTag("collect"), network);
   const stop = new AbortController();

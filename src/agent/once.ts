@@ -28,7 +28,7 @@ export function agentHost(agent: ResolvedConfig["agent"], proc: ProcFs): string 
       host = hostname();
     }
   }
-  if (!HOST_RE.test(host)) throw new AgentConfigError(`host name ${JSON.stringify(host)} is not valid (letters, digits, . _ - : only); set agent.host or --host`);
+  if (!HOST_RE.test(host)) throw new AgentConfigError(`host name ${JSON.stringify(host)} is not valid (a letter or digit first, then letters, digits, . _ - : only); set agent.host or --host`);
   return host;
 }
 

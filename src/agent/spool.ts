@@ -5,7 +5,7 @@
 // start), never a torn entry, and deleting an acknowledged entry is a single unlink. An append-only log
 // would need compaction and a crc scan to get the same guarantee; at one report per 30 s the file count
 // stays small (3 days = 8,640 files). Names sort oldest first: <report time, 15 digits>-<report id>.json.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 
@@ -42,6 +42,7 @@ export class Spool {
     private readonly log: Logger,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       if (name.endsWith(".tmp")) {
@@ -51,7 +52,9 @@ export class Spool {
       }
       const time = parseName(name);
       if (time === undefined) continue;
-      const size = statSync(path).size;
+      const st = statSync(path);
+      if ((st.mode & 0o077) !== 0) chmodSync(path, 0o600);
+      const size = st.size;
       this.entries.push({ name, time, bytes: size });
       this.bytes += size;
     }
@@ -61,17 +64,32 @@ export class Spool {
   add(id: string, time: number, json: string, nowMs: number): void {
     const name = `${String(Math.max(0, Math.floor(time))).padStart(15, "0")}-${safe(id)}.json`;
     const path = join(this.dir, name);
-    const tmp = `${path}.tmp`;
     const data = Buffer.from(json);
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    let freed = 0;
+    for (;;) {
+      try {
+        writeDurably(this.dir, path, data);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" && !existsSync(this.dir)) {
+          // someone deleted the spool directory: make it again and keep spooling
+          this.log.warn(`spool directory ${this.dir} was deleted; recreated`);
+          mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+          continue;
+        }
+        // A full disk costs the oldest reports, never the one just collected.
+        const oldest = this.entries[0];
+        if ((code === "ENOSPC" || code === "EDQUOT") && oldest && oldest.name !== name) {
+          this.forget(oldest);
+          this.dropped++;
+          freed++;
+          continue;
+        }
+        throw e;
+      }
     }
-    renameSync(tmp, path);
-    syncDir(this.dir);
+    if (freed > 0) this.log.warn(`disk full: dropped the ${freed} oldest spooled report(s) to keep the newest (${this.dropped} since start)`);
     const existing = this.entries.findIndex((e) => e.name === name);
     if (existing >= 0) {
       this.bytes -= this.entries[existing]!.bytes;
@@ -148,6 +166,28 @@ function parseName(name: string): number | undefined {
 
 function safe(id: string): string {
   return id.replace(/[^A-Za-z0-9_.:-]/g, "_").slice(0, 128);
+}
+
+/** Temp file, fsync, rename, fsync the directory; a failed write leaves no temp file behind. */
+function writeDurably(dir: string, path: string, data: Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  try {
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      let at = 0;
+      while (at < data.byteLength) at += writeSync(fd, data, at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw e;
+  }
+  syncDir(dir);
 }
 
 function syncDir(dir: string): void {

@@ -2,6 +2,7 @@
 // A report is sent to the next server only when the previous one certainly or probably did not
 // store it (5xx, network error, timeout); the servers share one store, where the report id makes a
 // second copy a duplicate rather than a second row.
+import type { KeyObject } from "node:crypto";
 import { postReport, type PostResult } from "../client/api.ts";
 import type { Logger } from "../log.ts";
 
@@ -20,7 +21,12 @@ export interface Transport {
 
 export interface TransportOptions {
   servers: readonly string[];
+  /** the host's private key (PEM) */
   secret: string;
+  /** pinned public keys of the servers' reply key */
+  serverKeys: readonly KeyObject[];
+  /** PEM CA certificates for https servers */
+  ca?: string;
   log: Logger;
   timeoutMs?: number;
   now?: () => number;
@@ -28,6 +34,8 @@ export interface TransportOptions {
 
 export function createTransport(o: TransportOptions): Transport {
   if (o.servers.length === 0) throw new Error("agent.servers is empty: nowhere to report");
+  if (o.serverKeys.length === 0) throw new Error("no server key pinned (agent.server_keys): replies could not be trusted");
+  const signing = { secret: o.secret, serverKeys: o.serverKeys, ...(o.ca ? { ca: o.ca } : {}) };
   const now = o.now ?? Date.now;
   // learned from a "stale timestamp" refusal so a host with a wrong clock can still sign acceptably
   let clockOffsetMs = 0;
@@ -35,11 +43,11 @@ export function createTransport(o: TransportOptions): Transport {
   let preferred = 0;
 
   async function sendOnce(server: string, json: string, host: string, replay: boolean): Promise<PostResult> {
-    let result = await postReport(server, { secret: o.secret, host, json, replay, timeMs: now() + clockOffsetMs, timeoutMs: o.timeoutMs });
+    let result = await postReport(server, { ...signing, host, json, replay, timeMs: now() + clockOffsetMs, timeoutMs: o.timeoutMs });
     if (result.kind === "retry" && result.code === "stale_timestamp" && result.serverTime !== undefined) {
       clockOffsetMs = result.serverTime - now();
       o.log.warn(`${server} says this host's clock is off by ${Math.round(-clockOffsetMs / 1000)} s; signing with the server's time`);
-      result = await postReport(server, { secret: o.secret, host, json, replay, timeMs: now() + clockOffsetMs, timeoutMs: o.timeoutMs });
+      result = await postReport(server, { ...signing, host, json, replay, timeMs: now() + clockOffsetMs, timeoutMs: o.timeoutMs });
     }
     return result;
   }

@@ -75,7 +75,10 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     const t = now();
     const freshMs = a.witness_fresh_s * 1000;
     witnessAt = t;
-    const merged = running.map((h) => {
+    // named witnesses only, when the operator named some: the other agents hold no channels
+    const named = new Set(a.server_down_witnesses);
+    const candidates = named.size > 0 ? running.filter((h) => named.has(h.rshost)) : running;
+    const merged = candidates.map((h) => {
       const last = Math.max(h.lastReportAt ?? -Infinity, seen.get(h.rshost) ?? -Infinity);
       return { rshost: h.rshost, lastReportAt: Number.isFinite(last) ? last : null };
     });
@@ -210,6 +213,13 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
       }, witnessMs);
       void refreshWitnesses().catch(() => {});
       log.info(`alerts: ${notifier.channelCount} channel(s), silent after ${a.silent_after_s} s, checked every ${a.check_every_s} s`);
+      if (a.server_down_witnesses.length === 0) {
+        log.warn("alerts.server_down_witnesses is empty: no enrolled host holds the alert channels, so nobody can raise the server-down alert (name 1-3 hosts there and re-deploy them; see docs/alerts.md)");
+      } else if (notifier.channelCount === 0) {
+        log.warn(`alerts.server_down_witnesses names ${a.server_down_witnesses.join(", ")}, but there are no [[alerts.channels]] to give them`);
+      } else {
+        log.info(`server-down witnesses (they hold the channels): ${a.server_down_witnesses.join(", ")}`);
+      }
       return async () => {
         clearInterval(silentTimer);
         clearInterval(witnessTimer);

@@ -1,7 +1,9 @@
 import type { ArgsDef } from "citty";
-import { ConfigError, loadConfig, type LoadOptions } from "../config/load.ts";
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, type LoadOptions } from "../config/load.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { EXIT } from "./exit-codes.ts";
+import { UsageError } from "./strict-args.ts";
 
 /** Arguments every command takes. */
 export const commonArgs = {
@@ -40,12 +42,12 @@ export function storeAndSshOverrides(args: { storage?: string; "data-dir"?: stri
   });
 }
 
-/** An expected failure: printed as one line, no stack trace; `exitCode` says how the process ends. */
+/** An expected failure: printed as one line, no stack trace; `exitCode` (see EXIT) says how the process ends. */
 export class UserError extends Error {
   override name = "UserError";
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: number = EXIT.BAD_NEWS,
   ) {
     super(message);
   }
@@ -58,7 +60,8 @@ export interface CommandContext {
 
 /**
  * Loads the config (file < env < flags), makes the logger and runs `body`. Expected failures end as one
- * line on stderr: exit 2 for a bad config, the UserError's code otherwise. Stacks only at --log-level debug.
+ * line on stderr: exit 2 for a bad config or usage, the UserError's code otherwise. When no config file
+ * was read, failures say where one was looked for and how to pass one.
  */
 export async function runWithConfig(
   args: { config?: string; "log-level"?: string },
@@ -66,22 +69,34 @@ export async function runWithConfig(
   body: (ctx: CommandContext) => Promise<number | void> | number | void,
 ): Promise<void> {
   let log = createLogger(args["log-level"] ?? "info");
+  let source: string | undefined = args.config ?? process.env.PMON_CONFIG;
   try {
     const config = loadConfig(args.config, { overrides: { ...overrides, ...(args["log-level"] ? { "log.level": args["log-level"] } : {}) } });
+    source = config.source;
     log = createLogger(config.log.level);
     const code = await body({ config, log });
     if (typeof code === "number") process.exitCode = code;
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
       log.error(e.message);
-      process.exitCode = 2;
+      process.exitCode = EXIT.USAGE;
     } else if (e instanceof UserError) {
-      log.error(e.message);
+      log.error(e.message + (source === undefined && e.exitCode !== EXIT.BAD_NEWS ? ` ${noConfigHint()}` : ""));
       process.exitCode = e.exitCode;
     } else {
       throw e;
     }
   }
+}
+
+/** What to say when a command failed on defaults alone: which files were looked for, how to pass one. */
+export function noConfigHint(): string {
+  return `(no config file was read: PMON_CONFIG is not set and ${DEFAULT_CONFIG_PATH} does not exist, so the defaults were used; pass one with --config FILE or PMON_CONFIG=FILE)`;
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function wantColour(): boolean {
+  return process.stdout.isTTY === true && !process.env.NO_COLOR;
 }
 
 /** Drops undefined values so unset flags do not override the config. */

@@ -1,10 +1,12 @@
 import { defineCommand } from "citty";
 import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
-import { AgentSetupError } from "../agent/run.ts";
-import { formatReportSummary } from "../collect/summary.ts";
+import { initAgentKey, readAgentKey } from "../keys/agent-key.ts";
+import { AgentSetupError, secretPath } from "../agent/run.ts";
+import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
-import { commonArgs, definedOnly, runWithConfig, UserError } from "./_shared.ts";
+import { commonArgs, definedOnly, noConfigHint, runWithConfig, UserError } from "./_shared.ts";
+import { EXIT } from "./exit-codes.ts";
 import { terminalJson } from "../util/terminal.ts";
 
 export default defineCommand({
@@ -13,6 +15,7 @@ export default defineCommand({
     ...commonArgs,
     once: { type: "boolean", description: "Take one sample window, print the report and exit (nothing is sent)" },
     json: { type: "boolean", description: "With --once: print the report as JSON" },
+    by: { type: "string", description: "With --once: order the processes by cpu | mem | io | net", default: "cpu" },
     "sample-ms": { type: "string", description: "With --once: length of the sample window in ms (agent.sample_ms, default 1000)" },
     host: { type: "string", description: "Host id in reports (agent.host; default the hostname)" },
     "proc-root": { type: "string", description: "Read this tree instead of /proc (agent.proc_root)" },
@@ -20,7 +23,10 @@ export default defineCommand({
     "top-n": { type: "string", description: "Keep the top N processes by CPU, memory, disk and network (agent.top_n)" },
     server: { type: "string", description: "Server URL(s) to report to, comma-separated, first preferred (agent.servers)" },
     "data-dir": { type: "string", description: "Spool and secret directory (agent.data_dir)" },
-    "secret-file": { type: "string", description: "This host's secret (agent.secret_file; default <data-dir>/agent.secret)" },
+    "secret-file": { type: "string", description: "This host's private key file (agent.secret_file; default <data-dir>/agent.secret)" },
+    "init-key": { type: "boolean", description: "Used by pmon enroll: create this host's key if it has none, print its public key, exit" },
+    rekey: { type: "boolean", description: "With --init-key: replace an existing key" },
+    "show-key": { type: "boolean", description: "Used by pmon enroll: print this host's public key, if it has one, and exit" },
     interval: { type: "string", description: "Seconds between reports (agent.interval_s)" },
     "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
   },
@@ -37,21 +43,41 @@ export default defineCommand({
       "agent.interval_s": numberArg(args.interval),
     });
     await runWithConfig(args, overrides, async ({ config, log }) => {
+      if (config.source === undefined && !args.once) log.info(`running on defaults ${noConfigHint()}`);
+      if (args["show-key"]) {
+        try {
+          process.stdout.write(readAgentKey(secretPath(config.agent)).publicKey + "\n");
+        } catch {
+          // no key (or not a pmon key): print nothing
+        }
+        return 0;
+      }
+      if (args["init-key"]) {
+        try {
+          // only the public key leaves the host
+          process.stdout.write(initAgentKey(secretPath(config.agent), { fresh: Boolean(args.rekey) }).publicKey + "\n");
+        } catch (e) {
+          throw new UserError(`pmon agent --init-key: ${(e as Error).message}`);
+        }
+        return 0;
+      }
       if (!args.once) {
         // the long-running loop: src/agent/command.ts
         try {
           return await runAgentCommand(config, log);
         } catch (e) {
-          if (e instanceof AgentConfigError || e instanceof AgentSetupError) throw new UserError(`pmon agent: ${e.message}`);
+          if (e instanceof AgentConfigError || e instanceof AgentSetupError) throw new UserError(`pmon agent: ${e.message}`, EXIT.USAGE);
           throw e;
         }
       }
+      const by = String(args.by) as SummaryBy;
+      if (!SUMMARY_BY.includes(by)) throw new UserError(`--by must be one of ${SUMMARY_BY.join(", ")}, got "${args.by}"`, 2);
       const network = createAgentNetworkCollector(config, log.withTag("net"));
       try {
         const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
-        process.stdout.write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report));
+        process.stdout.write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report, by));
       } catch (e) {
-        if (e instanceof AgentConfigError) throw new UserError(e.message);
+        if (e instanceof AgentConfigError) throw new UserError(e.message, EXIT.USAGE);
         throw e;
       } finally {
         network?.close();

@@ -3,6 +3,8 @@
 import { defineCommand, renderUsage, runCommand as runCitty, type ArgsDef, type CommandDef } from "citty";
 import { COMMIT, VERSION } from "../version.ts";
 import { EXAMPLES } from "./_examples.ts";
+import { EXIT } from "./exit-codes.ts";
+import { checkArgv, UsageError } from "./strict-args.ts";
 import { reportInternalError } from "./_internal-error.ts";
 
 const subCommands = {
@@ -10,6 +12,7 @@ const subCommands = {
   agent: () => import("./agent.ts").then((m) => m.default),
   enroll: () => import("./enroll.ts").then((m) => m.default),
   remove: () => import("./remove.ts").then((m) => m.default),
+  rollback: () => import("./rollback.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   top: () => import("./top.ts").then((m) => m.default),
   config: () => import("./config.ts").then((m) => m.default),
@@ -27,12 +30,16 @@ const main = defineCommand({
   subCommands,
 });
 
-/** citty's usage text plus the command's examples. */
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+
+/** citty's usage text plus the command's examples; plain (no colour codes) into pipes or with NO_COLOR. */
 async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent?: CommandDef<T>): Promise<void> {
   const meta = typeof cmd.meta === "function" ? await cmd.meta() : await cmd.meta;
   const examples = EXAMPLES[meta?.name ?? ""] ?? [];
-  const text = await renderUsage(cmd, parent);
-  process.stdout.write(text + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n\n");
+  const text = (await renderUsage(cmd, parent)) + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n\n";
+  const plain = process.stdout.isTTY !== true || Boolean(process.env.NO_COLOR);
+  process.stdout.write(plain ? stripAnsi(text) : text);
 }
 
 /** The (sub)command `argv` names, and its parent, for --help and usage errors: `config check --help` is check's. */
@@ -70,14 +77,20 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION} (${COMMIT})\n`);
       return 0;
     }
+    // citty ignores flags and words a command does not define: refuse them before anything runs
+    await checkArgv(main as CommandDef, argv);
     await runCitty(main, { rawArgs: argv });
     return Number(process.exitCode ?? 0);
   } catch (e) {
-    // citty's usage errors (unknown command, missing argument): the usage, then the reason
+    if (e instanceof UsageError) {
+      process.stderr.write(`pmon: ${e.message}\nRun \`${e.command} --help\` for the options.\n`);
+      return EXIT.USAGE;
+    }
+    // citty's usage errors (no command, missing argument): the usage, then the reason
     if ((e as Error)?.name === "CLIError") {
       await showUsage(...(await commandOf(argv)));
-      process.stderr.write(`${(e as Error).message}\n`);
-      return 1;
+      process.stderr.write(`${stripAnsi((e as Error).message)}\n`);
+      return EXIT.USAGE;
     }
     return reportInternalError(e, argv);
   } finally {

@@ -1,6 +1,7 @@
 // Typed HTTP calls to the server: the one place on the calling side that knows URLs and status codes.
+import type { KeyObject } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { HEADERS, isRetryable, ROUTES, signedHeaders, type ErrorReply, type HostsReply, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, isRetryable, MAX_REPLY_BYTES, ROUTES, signedHeaders, verifyReply, type ErrorReply, type HostsReply, type ReportReply } from "../protocol/api.ts";
 
 export type PostResult =
   /** 2xx: the server stored it (or already had it) */
@@ -11,7 +12,12 @@ export type PostResult =
   | { kind: "retry"; status: number | null; code: string; error: string; serverTime?: number };
 
 export interface PostOptions {
+  /** the host's private key (PEM) */
   secret: string;
+  /** the pinned public keys of the servers' reply key: a reply none of them signed is not acted on */
+  serverKeys: readonly KeyObject[];
+  /** PEM CA certificates for https servers (agent.ca_file); default the system's */
+  ca?: string;
   host: string;
   /** the report JSON, exactly as it will be signed */
   json: string;
@@ -36,17 +42,26 @@ export async function postReport(serverUrl: string, o: PostOptions): Promise<Pos
     ...(o.replay ? { [HEADERS.replay]: "1" } : {}),
   };
   let res: Response;
+  let bytes: Uint8Array | undefined;
   try {
     res = await fetch(joinUrl(serverUrl, ROUTES.report), {
       method: "POST",
       headers,
       body,
       signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
+      ...(o.ca ? { tls: { ca: o.ca } } : {}),
     });
+    bytes = await readReply(res, MAX_REPLY_BYTES);
   } catch (e) {
     return { kind: "retry", status: null, code: "network", error: (e as Error).message };
   }
-  const text = await res.text().catch(() => "");
+  if (!bytes) return { kind: "retry", status: res.status, code: "reply_too_large", error: `reply longer than ${MAX_REPLY_BYTES} bytes: not acted on` };
+  // Only a reply signed by a pinned server key may drain the spool, start an upgrade or name witnesses.
+  const requestSignature = headers[HEADERS.signature]!;
+  if (!verifyReply(o.serverKeys, requestSignature, res.status, bytes, res.headers.get(HEADERS.replySignature))) {
+    return { kind: "retry", status: res.status, code: "bad_reply_signature", error: `HTTP ${res.status} reply not signed by a pinned server key (agent.server_keys): not acted on` };
+  }
+  const text = new TextDecoder().decode(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -68,7 +83,58 @@ export async function postReport(serverUrl: string, o: PostOptions): Promise<Pos
   return { kind: "rejected", status: res.status, code, error };
 }
 
-/** GET /v1/hosts with the operator secret; throws a one-line Error on failure. */
+/** The reply body, or undefined when it is longer than `max` (reading stops there). */
+async function readReply(res: Response, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > max || !res.body) {
+    await res.body?.cancel().catch(() => {});
+    return declared > max ? undefined : new Uint8Array(0);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The server did not answer at all (nothing listens, wrong name, timeout): `pmon status` exits 3. */
+export class ServerUnreachableError extends Error {
+  override name = "ServerUnreachableError";
+}
+
+/** A fetch failure in pmon's words, not the runtime's. */
+export function describeNetworkError(e: unknown, timeoutMs: number): string {
+  const err = e as { name?: string; code?: string; message?: string };
+  if (err.name === "TimeoutError" || err.name === "AbortError") return `no answer within ${timeoutMs / 1000} s`;
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "connection refused: nothing listens there (is `pmon server` running, and is server.url right?)";
+    case "ENOTFOUND":
+      return "the host name does not resolve";
+    case "ECONNRESET":
+      return "the connection was reset";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "no route to that address";
+    case "CERT_HAS_EXPIRED":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+      return `its TLS certificate is not trusted (${err.code})`;
+    default:
+      return `network error${err.code ? ` ${err.code}` : ""}`;
+  }
+}
+
+/** GET /v1/hosts with the operator secret; throws a one-line Error on failure (ServerUnreachableError when nothing answered). */
 export async function getHosts(serverUrl: string, operatorSecret: string, timeoutMs = 10_000): Promise<HostsReply> {
   let res: Response;
   try {
@@ -77,7 +143,7 @@ export async function getHosts(serverUrl: string, operatorSecret: string, timeou
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    throw new Error(`cannot reach ${serverUrl}: ${(e as Error).message}`);
+    throw new ServerUnreachableError(`cannot reach the pmon server at ${serverUrl}: ${describeNetworkError(e, timeoutMs)}`);
   }
   const text = await res.text();
   let body: unknown;

@@ -20,12 +20,12 @@
 // fallback reads /proc/PID/task/*/io of each process that reaped a child in the window: the sum over its
 // live threads is its own io, the rest of /proc/PID/io came from reaped children (and from its own threads
 // that exited, which this fallback loses).
-import { statfsSync } from "node:fs";
+import { statfsSync, statSync } from "node:fs";
 import type { Logger } from "../log.ts";
 import { isGone } from "../procfs/errors.ts";
 import type { ProcFs } from "../procfs/fs.ts";
 import { parsePidIoBytes } from "../procfs/pid-io.ts";
-import { SyscallError } from "../net/libc.ts";
+import { EACCES, EINVAL, ENOENT, EPERM, SyscallError } from "../net/libc.ts";
 import { TASKSTATS_VERSION_THREAD_GROUP, type TaskExit } from "../net/taskstats.ts";
 import { TaskstatsListener } from "../net/taskstats-listener.ts";
 import { USER_HZ, type ProcessSample, type ProcState, type ScanResult } from "./processes.ts";
@@ -46,9 +46,9 @@ const MAX_DEPTH = 64;
  * is not a live procfs (a fixture tree): exit records describe the live kernel, not the tree.
  */
 export function createExitSource(procRoot: string, log: Logger, open: () => TaskstatsListener = TaskstatsListener.open): ExitSource | undefined {
-  const fallback = (why: string): ExitSource => {
+  const fallback = ({ code, why }: TaskstatsOff): ExitSource => {
     log.info(`exits: taskstats off (${why}): reaped children's io is told apart by summing /proc/PID/task/*/io; processes that start and end between samples are not seen`);
-    return { drain: () => null, capabilities: { taskstats: false, exit_accounting: "proc_threads" }, close() {} };
+    return { drain: () => null, capabilities: { taskstats: false, taskstats_off: code, exit_accounting: "proc_threads" }, close() {} };
   };
   let live = false;
   try {
@@ -61,16 +61,7 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
   try {
     listener = open();
   } catch (e) {
-    const errno = e instanceof SyscallError ? e.errno : 0;
-    const why =
-      errno === 1 || errno === 13
-        ? "needs CAP_NET_ADMIN"
-        : errno === 2
-          ? "no TASKSTATS family in this kernel"
-          : errno === 22
-            ? "the kernel accepts listeners from the initial PID and user namespaces only"
-            : (e as Error).message;
-    return fallback(why);
+    return fallback(refusedBecause(e instanceof SyscallError ? e.errno : 0, ownNamespaces(procRoot), (e as Error).message));
   }
   // One exit of our own tells the record version: before 12 a thread's exit cannot be told from a process's.
   try {
@@ -84,8 +75,8 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
     listener.close();
     return fallback(
       version === 0
-        ? "no exit record arrived for a probe process: the kernel sends them into the initial network namespace only"
-        : `taskstats version ${version} has no thread group id (needs ${TASKSTATS_VERSION_THREAD_GROUP})`,
+        ? { code: "not_initial_network_namespace", why: "no exit record arrived for a probe process: the kernel sends them into the initial network namespace only" }
+        : { code: "taskstats_too_old", why: `taskstats version ${version} has no thread group id (needs ${TASKSTATS_VERSION_THREAD_GROUP})` },
     );
   }
   log.info(`exits: taskstats version ${version} on`);
@@ -121,6 +112,55 @@ export function createExitSource(procRoot: string, log: Logger, open: () => Task
       listener.close();
     },
   };
+}
+
+/** Why there is no taskstats: a short code for `capabilities.taskstats_off`, and the words for the start-up log. */
+export interface TaskstatsOff {
+  code: string;
+  why: string;
+}
+
+/** Whether this process is in the initial PID and user namespaces; undefined when /proc does not say. */
+export interface OwnNamespaces {
+  initialPid: boolean | undefined;
+  initialUser: boolean | undefined;
+}
+
+// The initial namespaces have fixed inode numbers (PROC_USER_INIT_INO, PROC_PID_INIT_INO in the kernel's
+// include/linux/proc_ns.h); every other namespace gets a new one.
+const PROC_USER_INIT_INO = 0xeffffffd;
+const PROC_PID_INIT_INO = 0xeffffffc;
+
+export function ownNamespaces(procRoot: string): OwnNamespaces {
+  const initial = (kind: string, ino: number): boolean | undefined => {
+    try {
+      return statSync(`${procRoot}/self/ns/${kind}`).ino === ino;
+    } catch {
+      return undefined; // a /proc of another PID namespace has no "self" for this process
+    }
+  };
+  return { initialPid: initial("pid", PROC_PID_INIT_INO), initialUser: initial("user", PROC_USER_INIT_INO) };
+}
+
+/**
+ * Why the kernel refused the listener (errno of the registration), named by what would have to change. Outside
+ * the initial PID namespace (a container) no privilege helps, so that comes first, whatever the errno: the
+ * kernel checks CAP_NET_ADMIN (in the initial user namespace) before it checks the namespaces.
+ */
+export function refusedBecause(errno: number, ns: OwnNamespaces, message: string): TaskstatsOff {
+  if (errno === ENOENT) return { code: "no_taskstats_family", why: "no TASKSTATS family in this kernel" };
+  const denied = errno === EPERM || errno === EACCES;
+  if (denied || errno === EINVAL) {
+    if (ns.initialPid === false) {
+      return { code: "not_initial_pid_namespace", why: "not the initial PID namespace, as in a container: the kernel accepts listeners from the initial PID and user namespaces only" };
+    }
+    if (ns.initialUser === false) {
+      return { code: "not_initial_user_namespace", why: "needs CAP_NET_ADMIN in the initial user namespace, and this is another one: the kernel accepts listeners from the initial PID and user namespaces only" };
+    }
+  }
+  if (denied) return { code: "no_cap_net_admin", why: "needs CAP_NET_ADMIN" };
+  if (errno === EINVAL) return { code: "refused", why: "the kernel accepts listeners from the initial PID and user namespaces only" };
+  return { code: "error", why: message };
 }
 
 /** One process's exit records in a window. */

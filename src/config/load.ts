@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
+import { didYouMean } from "./suggest.ts";
 import { CHANNEL_TYPES, KEYS, SECTIONS, type AlertChannel, type ConfigKey, type KeySpec, type ResolvedConfig } from "./schema.ts";
 
 /** A configuration problem the user must fix; the message names the file, line or key. */
@@ -7,7 +8,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
+export const DEFAULT_CONFIG_PATH = "/etc/pmon/pmon.toml";
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
@@ -48,7 +49,7 @@ export function resolveConfig(path?: string, opts: LoadOptions = {}): { config: 
   }
   for (const [key, v] of Object.entries(opts.overrides ?? {})) {
     if (v === undefined) continue;
-    if (!(key in KEYS)) throw new ConfigError(`unknown setting "${key}"`);
+    if (!(key in KEYS)) throw new ConfigError(`unknown setting "${key}"${didYouMean(key, Object.keys(KEYS), "")}`);
     values.set(key as ConfigKey, check(key as ConfigKey, v, `option for ${key}`));
     sources.set(key as ConfigKey, `command-line option for ${key}`);
   }
@@ -82,7 +83,7 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
   let channels: AlertChannel[] = [];
   for (const [section, body] of Object.entries(doc)) {
     if (!(SECTIONS as readonly string[]).includes(section)) {
-      throw new ConfigError(`${where(file, text, section)}: unknown section [${section}] (expected one of ${SECTIONS.join(", ")})`);
+      throw new ConfigError(`${where(file, text, section)}: unknown section [${section}]${didYouMean(section, SECTIONS, "") || ` (expected one of ${SECTIONS.join(", ")})`}`);
     }
     if (!isTable(body)) throw new ConfigError(`${where(file, text, section)}: "${section}" must be a table ([${section}])`);
     for (const [name, v] of Object.entries(body)) {
@@ -92,7 +93,10 @@ function readFileSections(doc: Record<string, unknown>, text: string, file: stri
         sources.set("alerts.channels", where(file, text, "alerts", "channels").replace(/:\d+$/, "") + channelLines(text));
         continue;
       }
-      if (!(key in KEYS)) throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"`);
+      if (!(key in KEYS)) {
+        const known = [...Object.keys(KEYS).filter((k) => k.startsWith(`${section}.`)).map((k) => k.slice(section.length + 1)), ...(section === "alerts" ? ["channels"] : [])];
+        throw new ConfigError(`${where(file, text, section, name)}: unknown key "${key}"${didYouMean(name, known, `${section}.`)}`);
+      }
       values.set(key as ConfigKey, check(key as ConfigKey, v, where(file, text, section, name)));
       sources.set(key as ConfigKey, where(file, text, section, name));
     }
@@ -171,6 +175,7 @@ function check(key: ConfigKey, v: unknown, at: string): unknown {
     case "string":
       if (typeof v !== "string") return fail("a string");
       if (spec.oneOf && !spec.oneOf.includes(v)) return fail(`one of ${spec.oneOf.map((s) => `"${s}"`).join(", ")}`);
+      if (key === "server.storage") checkStorage(v, at);
       return v;
     case "boolean":
       if (typeof v !== "boolean") return fail("true or false");
@@ -181,11 +186,25 @@ function check(key: ConfigKey, v: unknown, at: string): unknown {
   }
 }
 
+/**
+ * The storage schemes pmon can open, checked with the rest of the config so that `postgres://...`
+ * stops every command (exit 2) before a server creates a data directory or a secret.
+ */
+function checkStorage(url: string, at: string): void {
+  const u = url.trim();
+  if (u === "" || u.startsWith("mysql://") || (u.startsWith("sqlite:") && u.length > "sqlite:".length)) return;
+  const shown = u.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@"); // never echo a password
+  throw new ConfigError(`${at}: "server.storage" must be mysql://user:password@host:port/db or sqlite:PATH, got "${shown}"`);
+}
+
 function fromEnv(key: ConfigKey, raw: string): unknown {
   switch ((KEYS[key] as KeySpec).type) {
     case "int":
-    case "number":
-      return raw.trim() === "" ? raw : Number(raw);
+    case "number": {
+      // "abc" stays text so the error shows what was given (Number("abc") is NaN, printed as null)
+      const n = Number(raw);
+      return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+    }
     case "boolean":
       return raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : raw;
     case "string[]":

@@ -1,5 +1,5 @@
 // Every configuration key pmon knows, with its type, default and allowed range.
-// conf/pmon.toml documents the same keys; test/config/load.test.ts checks the two agree.
+// conf/pmon.toml documents the same keys; test/integration/config/load.test.ts checks the two agree.
 
 export type KeyType = "int" | "number" | "string" | "boolean" | "string[]";
 
@@ -18,7 +18,9 @@ export const KEYS = {
   // [agent]: what the agent collects and where it reports
   "agent.host": { type: "string", default: "" }, // empty = the machine's hostname
   "agent.servers": { type: "string[]", default: ["http://127.0.0.1:9300"] },
-  "agent.secret_file": { type: "string", default: "" }, // empty = <data_dir>/agent.secret
+  "agent.secret_file": { type: "string", default: "" }, // empty = <data_dir>/agent.secret (the host's private key)
+  "agent.server_keys": { type: "string[]", default: [] }, // pinned public keys of the servers' reply key
+  "agent.ca_file": { type: "string", default: "" }, // PEM CA certificates for https servers; empty = the system's
   "agent.interval_s": { type: "int", default: 30, min: 1, max: 3600 },
   "agent.jitter_s": { type: "number", default: 5, min: 0, max: 600 },
   "agent.sample_ms": { type: "int", default: 1000, min: 100, max: 60000 },
@@ -29,7 +31,7 @@ export const KEYS = {
   "agent.data_dir": { type: "string", default: "/var/lib/pmon" },
   "agent.spool_max_mb": { type: "int", default: 256, min: 1, max: 1024 * 1024 },
   "agent.spool_max_age_h": { type: "int", default: 72, min: 1, max: 24 * 365 },
-  "agent.replay_per_s": { type: "number", default: 20, min: 0.1, max: 10000 },
+  "agent.replay_per_s": { type: "number", default: 8, min: 0.1, max: 10000 },
   // words whose values are masked in command lines, added to the built-in list (src/collect/mask.ts)
   "agent.sensitive_words": { type: "string[]", default: [] },
   "agent.log_file": { type: "string", default: "" }, // empty = stderr
@@ -50,12 +52,16 @@ export const KEYS = {
   "server.data_dir": { type: "string", default: "/var/lib/pmon" },
   "server.retention_days": { type: "int", default: 30, min: 1, max: 3650 },
   "server.max_body_mb": { type: "number", default: 8, min: 0.01, max: 1024 },
+  "server.max_inflight_mb": { type: "number", default: 64, min: 1, max: 65536 }, // request bodies being read at once, all hosts
+  "server.host_reports_per_s": { type: "number", default: 10, min: 0.1, max: 100000 }, // per host, bursts of twice this
+  "server.reply_key_file": { type: "string", default: "" }, // empty = <data_dir>/reply.key
   "server.max_skew_s": { type: "int", default: 300, min: 1, max: 86400 }, // signed timestamps outside this are refused
   "server.clock_warn_s": { type: "int", default: 30, min: 1, max: 86400 },
   "server.tls_cert": { type: "string", default: "" },
   "server.tls_key": { type: "string", default: "" },
   "server.operator_secret_file": { type: "string", default: "" }, // empty = <data_dir>/operator.secret
   "server.manager_interval_s": { type: "int", default: 30, min: 1, max: 3600 },
+  "server.heartbeat_s": { type: "int", default: 10, min: 1, max: 3600 }, // `pmon status` calls the server down after 3 missed beats
   "server.ui": { type: "boolean", default: true }, // the web UI at / (docs/ui.md)
   "server.adopt_legacy_hosts": { type: "boolean", default: false }, // deploy to / remove the old tool's hosts without `pmon enroll`
 
@@ -91,6 +97,7 @@ export const KEYS = {
   "alerts.retry_backoff_ms": { type: "int", default: 1000, min: 0, max: 600000 }, // doubles per retry: 1 s, 2 s, 4 s
   "alerts.check_every_s": { type: "number", default: 30, min: 0.05, max: 3600 }, // silent-host pass cadence
   "alerts.witness_fresh_s": { type: "number", default: 75, min: 0.05, max: 86400 }, // a witness reported this recently
+  "alerts.server_down_witnesses": { type: "string[]", default: [] }, // hosts whose deployed config holds the channels
 
   // [log]
   "log.level": { type: "string", default: "info", oneOf: ["silent", "error", "warn", "info", "debug", "trace"] },

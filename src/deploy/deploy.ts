@@ -6,16 +6,18 @@ import { join } from "node:path";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { renderAgentConfig } from "./agent-config.ts";
+import { PUBLIC_KEY_RE } from "../protocol/api.ts";
 import { takeOverLegacyClient } from "./legacy-client.ts";
 import { chooseCodec, payloadFor, type Payload } from "./payload.ts";
-import { glibcVersion, parseProbe, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
+import { AGENT_LOG_TAIL, glibcVersion, parseProbe, INIT_KEY, INSTALL, PREPARE, PROBE, REMOVE, ROLLBACK, START_SUPERVISOR, START_SYSTEMD, UPLOAD, WRITE_CONFIG, type ProbeResult } from "./remote-scripts.ts";
 import { DeployError, Remote, spawnRunner, type Runner, type SshTarget } from "./ssh.ts";
 import { AGENT_UNIT_PATH, checkInstallDir, renderAgentUnit } from "./units.ts";
 
 /** What deploying needs to know about a host from the store. */
 export interface HostState {
   istate: number;
-  hasSecretHash: boolean;
+  /** the host's stored Ed25519 public key; "" when it has none (new, removed, or enrolled by the old tool) */
+  publicKey: string;
   agentVersion: string;
   /** server clock, epoch ms */
   lastReportAt: number | null;
@@ -24,8 +26,8 @@ export interface HostState {
 /** The store operations a deployment uses (src/fleet/lifecycle.ts implements them over the Db). */
 export interface FleetStore {
   getHost(rshost: string): Promise<HostState | undefined>;
-  /** gives the host a fresh secret (keeping its istate) and returns it */
-  newSecret(rshost: string): Promise<string>;
+  /** stores the host's public key (keeping its istate) */
+  setPublicKey(rshost: string, publicKey: string): Promise<void>;
 }
 
 export type DeployStep = "connecting" | "checking" | "copying" | "configuring" | "starting" | "waiting for first report" | "rolling back" | "removing";
@@ -42,6 +44,8 @@ export interface DeployContext {
   versionLine: string;
   /** VERSION alone, as agents report it */
   version: string;
+  /** the servers' reply key(s) the agent pins */
+  serverKeys: readonly string[];
   runner?: Runner;
   onStep?: (rshost: string, step: DeployStep, detail?: string) => void;
   now?: () => number;
@@ -52,6 +56,8 @@ export interface DeployRequest {
   rshost: string;
   target: SshTarget;
   installDir: string;
+  /** replace the host's key even when it holds one and reports (pmon enroll --rekey) */
+  rekey?: boolean;
 }
 
 export interface DeployResult {
@@ -114,6 +120,8 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   if (why) throw new DeployError("unsupported", why);
   const systemd = chooseSystemd(ctx.config.deploy.use_systemd, probe);
 
+  await refuseSilentRekey(ctx, req, remote, installDir, probe.version !== "", now());
+
   const needCopy = probe.version !== ctx.versionLine;
   let payload: Payload | undefined;
   if (needCopy) {
@@ -147,9 +155,9 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   let cause: DeployError;
   try {
     step("configuring");
-    const secret = !host?.hasSecretHash || !probe.hasSecret ? await ctx.store.newSecret(req.rshost) : "";
-    const agentConfig = renderAgentConfig({ config: ctx.config, rshost: req.rshost, installDir });
-    await remote.script("writing the agent config", WRITE_CONFIG, [installDir], { stdin: `${secret}\n${agentConfig}` });
+    await storeHostKey(ctx, req, remote, installDir, host);
+    const agentConfig = renderAgentConfig({ config: ctx.config, rshost: req.rshost, installDir, serverKeys: ctx.serverKeys });
+    await remote.script("writing the agent config", WRITE_CONFIG, [installDir], { stdin: agentConfig });
 
     step("starting", systemd ? "systemd" : "supervisor");
     // "Reported" means a report newer than the last one the store had: no clock comparison across machines.
@@ -159,7 +167,7 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
     step("waiting for first report");
     const reported = await waitForReport(ctx, req.rshost, ctx.version, before, reportDeadlineMs(ctx.config));
     if (reported !== null) return { rshost: req.rshost, copied: needCopy, ...sent, previousVersion: previous, systemd, reportedAfterMs: now() - started, legacyTakeover };
-    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s)`);
+    cause = new DeployError("no-report", `agent ${ctx.version} did not report (no report within ${Math.round(reportDeadlineMs(ctx.config) / 1000)} s${await agentLogTail(remote, installDir, systemd)})`);
   } catch (e) {
     // Any failure after the binary was swapped leaves the host on the new binary: roll it back too.
     if (!(e instanceof DeployError) || !previous) throw e;
@@ -178,6 +186,47 @@ export async function deployHost(ctx: DeployContext, req: DeployRequest): Promis
   }
   const back = await waitForReport(ctx, req.rshost, previous, beforeRollback, reportDeadlineMs(ctx.config));
   throw new DeployError("rolled-back", `rolled back to ${previous}: ${cause.message}${back ? "" : "; the rolled-back agent has not reported yet either"}`);
+}
+
+/** "; its log on the host ends: ... | ..." (the agent's own words for why it could not report), or "". */
+async function agentLogTail(remote: Remote, installDir: string, systemd: boolean): Promise<string> {
+  try {
+    const lines = (await remote.script("reading the agent's log", AGENT_LOG_TAIL, [installDir, systemd ? "yes" : "no"], { timeoutMs: 30_000 }))
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-3);
+    return lines.length ? `; its log on the host ends: ${lines.join(" | ")}` : "; its log on the host is empty";
+  } catch {
+    return "";
+  }
+}
+
+const keyIn = (out: string) => out.split("\n").map((l) => l.trim()).find((l) => PUBLIC_KEY_RE.test(l)) ?? "";
+
+/**
+ * Before anything changes: a host that holds a pmon key and reported recently is deployed only when
+ * the machine reached holds that same key, unless `rekey`. Otherwise the name may point at another
+ * machine, and a new key would silently drop the running agent's reports.
+ */
+async function refuseSilentRekey(ctx: DeployContext, req: DeployRequest, remote: Remote, installDir: string, hasBinary: boolean, now: number): Promise<void> {
+  if (req.rekey) return;
+  const host = await ctx.store.getHost(req.rshost);
+  if (!host?.publicKey || host.lastReportAt === null || now - host.lastReportAt >= ctx.config.alerts.silent_after_s * 1000) return;
+  const found = hasBinary ? keyIn(await remote.script("reading the host's key", INIT_KEY, [installDir, "show"])) : "";
+  if (found === host.publicKey) return;
+  throw new DeployError(
+    "rekey-refused",
+    `${req.rshost} holds a pmon key and reported ${Math.round((now - host.lastReportAt) / 1000)} s ago, but the machine reached ${found ? "has another key" : "has no pmon key"} (another machine, or its key file was lost); run pmon enroll --rekey ${req.rshost} to replace the key`,
+  );
+}
+
+/** Has the host make (or keep, or with `rekey` replace) its key pair, and stores the public key. */
+async function storeHostKey(ctx: DeployContext, req: DeployRequest, remote: Remote, installDir: string, host: HostState | undefined): Promise<void> {
+  const out = await remote.script("creating the host's key", INIT_KEY, [installDir, req.rekey ? "rekey" : "keep"]);
+  const publicKey = keyIn(out);
+  if (!publicKey) throw new DeployError("remote", `the agent printed no public key: ${JSON.stringify(out.slice(0, 200))}`);
+  if (host?.publicKey !== publicKey) await ctx.store.setPublicKey(req.rshost, publicKey);
 }
 
 function firstWord(s: string): string {

@@ -4,7 +4,7 @@
 // Layout of the install dir (default /opt/pmon) on a host:
 //   pmon, pmon.prev         the binary and the one before it (for rollback)
 //   pmon.toml(.prev)        the agent's config, 0600 (no database credentials)
-//   agent.secret            the agent's signing secret, 0600
+//   agent.secret            the host's Ed25519 private key, 0600; made on the host, never leaves it
 //   agent.env               optional extra environment for the agent (KEY=VALUE lines; operator's)
 //   data/                   the agent's spool
 //   pmon.log, pmon.log.1    the agent's log when pmon's supervisor runs it (no systemd)
@@ -89,15 +89,25 @@ mv -f ${UPLOAD_NAME} pmon
 `;
 
 /**
- * $1 = install dir. stdin: first line = a new secret (empty line = keep the host's), then the config.
- * The secret never appears on a command line, so it never shows up in `ps`.
+ * $1 = install dir, $2 = keep | rekey | show. The installed binary makes the host's key pair if it has
+ * none (`pmon agent --init-key`; rekey: a new one in any case) and prints only the public key; show
+ * prints the existing public key, if any, and changes nothing.
  */
+export const INIT_KEY = `set -e
+umask 077
+cd "$1"
+case "$2" in
+  rekey) ./pmon agent --init-key --rekey --secret-file "$1/agent.secret" --log-level error ;;
+  show) if [ -x ./pmon ] && [ -s agent.secret ]; then ./pmon agent --show-key --secret-file "$1/agent.secret" --log-level error || true; fi ;;
+  *) ./pmon agent --init-key --secret-file "$1/agent.secret" --log-level error ;;
+esac
+`;
+
+/** $1 = install dir. stdin: the agent's config. */
 export const WRITE_CONFIG = `set -e
 umask 077
 cd "$1"
-IFS= read -r secret || true
-if [ -n "$secret" ]; then printf '%s\\n' "$secret" > agent.secret.tmp; mv -f agent.secret.tmp agent.secret; fi
-if [ ! -s agent.secret ]; then echo "the host has no agent secret" >&2; exit 1; fi
+if [ ! -s agent.secret ]; then echo "the host has no agent key" >&2; exit 1; fi
 if [ -f pmon.toml ]; then cp -p pmon.toml pmon.toml.prev; fi
 cat > pmon.toml.tmp
 mv -f pmon.toml.tmp pmon.toml
@@ -158,6 +168,15 @@ if [ -d "$1" ]; then
   rmdir "$1" 2>/dev/null || true
 fi
 if [ -e "$1/pmon" ] || [ -e "$1/agent.secret" ]; then echo "could not delete pmon's files in $1" >&2; exit 1; fi
+`;
+
+/** $1 = install dir, $2 = "yes" when systemd runs the agent. Prints the agent's last log lines; never fails. */
+export const AGENT_LOG_TAIL = `if [ "$2" = yes ] && command -v journalctl >/dev/null 2>&1; then
+  journalctl -u pmon-agent.service -n 5 --no-pager -o cat 2>/dev/null
+else
+  tail -n 5 "$1/pmon.log" 2>/dev/null
+fi
+exit 0
 `;
 
 export interface ProbeResult {

@@ -20,6 +20,7 @@ export type DeployErrorKind =
   | "auth"
   | "host-key"
   | "no-space"
+  | "rekey-refused"
   | "unsupported"
   | "no-report"
   | "rolled-back"

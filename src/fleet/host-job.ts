@@ -5,7 +5,8 @@ import type { Logger } from "../log.ts";
 import type { HostOutcome } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
 import { setDeployedByPmon } from "../store/fleet.ts";
-import { getHost, ISTATE } from "../store/hosts.ts";
+import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { deployHost, undeployHost, type DeployStep } from "../deploy/deploy.ts";
 import { dbFleetStore, markDeployed, markDeployFailed, markRemoved, markRolledBack } from "./lifecycle.ts";
@@ -28,9 +29,13 @@ export interface FleetEnv {
 
 export interface HostJob {
   rshost: string;
+  /** replace the host's key even when it holds one and reported recently (pmon enroll --rekey) */
+  rekey?: boolean;
   target?: Partial<SshTarget>;
   installDir?: string;
   onStep?: (rshost: string, step: DeployStep, detail?: string) => void;
+  /** remove only: mark the host removed even when the clean-up over ssh fails, and say what was left */
+  force?: boolean;
 }
 
 const DEFAULT_RETRY_BASE_MS = 30_000;
@@ -59,10 +64,12 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
         binaryPath: env.binaryPath ?? process.execPath,
         version,
         versionLine: env.versionLine ?? `${VERSION} (${COMMIT})`,
+        // agents pin the fleet reply key the servers sign with
+        serverKeys: [loadReplyKey(replyKeyPath(config.server), { create: true }).publicKey],
         runner: env.runner,
         onStep: job.onStep,
       },
-      { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir },
+      { rshost: job.rshost, target: sshTarget(job.rshost, config.deploy, job.target), installDir: job.installDir ?? config.deploy.install_dir, rekey: job.rekey },
     );
     await markDeployed(db, job.rshost, result.previousVersion, now());
     const copied = `binary copied: ${(result.bytesSent / 1e6).toFixed(1)} MB sent${result.codec && result.codec !== "none" ? ` (${result.codec})` : ""}`;
@@ -72,6 +79,11 @@ export async function deployAndRecord(env: FleetEnv, job: HostJob): Promise<Host
   } catch (e) {
     const f = failure(e, log);
     try {
+      if (f.kind === "rekey-refused") {
+        // nothing was changed on the host: it keeps running and reporting as before
+        await setHostState(db, job.rshost, ISTATE.running, { next_deploy_at: null }, now());
+        return { rshost: job.rshost, ok: false, state: "failed", detail: f.message, kind: f.kind };
+      }
       if (f.kind === "rolled-back") {
         await markRolledBack(db, job.rshost, f.message, now());
         return { rshost: job.rshost, ok: false, state: "rolled back", detail: f.message, kind: f.kind };
@@ -108,6 +120,22 @@ export async function removeAndRecord(env: FleetEnv, job: HostJob): Promise<Host
   } catch (e) {
     const f = failure(e, log);
     const message = `removal failed: ${f.message}`;
+    if (job.force) {
+      // The secret is revoked already (the server refuses the host's reports); what is left on the host is named.
+      const dir = job.installDir ?? config.deploy.install_dir;
+      try {
+        await markRemoved(db, job.rshost, now());
+      } catch (storeError) {
+        return { rshost: job.rshost, ok: false, state: "remove failed", detail: `${message}; marking it removed failed too: ${(storeError as Error).message.split("\n")[0]}`, kind: f.kind };
+      }
+      return {
+        rshost: job.rshost,
+        ok: true,
+        state: "removed",
+        detail: `secret revoked and marked removed (--force), but NOT cleaned up: ${f.message}. If the host comes back, stop its agent (systemctl disable --now pmon-agent, or kill pmon supervise) and delete ${dir}`,
+        kind: f.kind,
+      };
+    }
     try {
       const failures = await markDeployFailed(db, job.rshost, ISTATE.toRemove, message, env.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, now());
       return { rshost: job.rshost, ok: false, state: "remove failed", detail: message, kind: f.kind, failures };

@@ -1,7 +1,7 @@
 // The host_config lifecycle as both `pmon enroll`/`pmon remove` and the server's manager loop record it:
 // 1 → deploy → 2; 0 → remove → -1. A failed deployment stays at 1 and is retried with backoff; a
 // rolled-back upgrade is running (2) on its old version with the reason in deploy_error.
-import { hashSecret, newSecret } from "../protocol/api.ts";
+import { PUBLIC_KEY_RE } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
 import { setSecretHash } from "../store/fleet.ts";
 import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
@@ -23,12 +23,11 @@ export function dbFleetStore(db: Db, now: () => number = Date.now): FleetStore {
     async getHost(rshost) {
       const h = await getHost(db, rshost);
       if (!h) return undefined;
-      return { istate: h.istate, hasSecretHash: h.secret_hash !== "", agentVersion: h.agent_version, lastReportAt: h.last_report_at };
+      // a value from before host keys (a secret's hash) is no pmon key: such hosts enroll as new ones
+      return { istate: h.istate, publicKey: PUBLIC_KEY_RE.test(h.secret_hash) ? h.secret_hash : "", agentVersion: h.agent_version, lastReportAt: h.last_report_at };
     },
-    async newSecret(rshost) {
-      const secret = newSecret();
-      await setSecretHash(db, rshost, hashSecret(secret), now());
-      return secret;
+    async setPublicKey(rshost, publicKey) {
+      await setSecretHash(db, rshost, publicKey, now());
     },
   };
 }

@@ -4,8 +4,9 @@
 // deploy.parallel deployments in flight, so a slow host never delays anything else. Rows are claimed
 // with a lease, so with several servers on one database each host is deployed by one of them.
 //
-// At start, a server whose VERSION differs from the newest tb_monitor_version row records it and marks
-// every running host pmon deployed for redeployment (a rollout); hosts whose agent another tool
+// At start, a server whose VERSION is newer than the newest pmon version in tb_monitor_version records it
+// and marks every running host pmon deployed for redeployment (a rollout); an older server changes
+// nothing (`pmon rollback` downgrades on purpose); hosts whose agent another tool
 // installed (deployed_by_pmon = 0, `pmon enroll --no-deploy`) are upgraded by that tool, and their
 // removal (istate 0) only revokes the secret, without ssh. The rollout stops by itself when more than
 // deploy.rollout_max_failed_pct of its hosts fail or roll back.
@@ -19,8 +20,11 @@ import type { HostOutcome } from "../protocol/api.ts";
 import type { Db } from "../store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts } from "../store/fleet.ts";
 import { getHost, ISTATE, setHostState } from "../store/hosts.ts";
-import { latestVersion, recordVersion } from "../store/versions.ts";
+import { latestPmonVersion, recordVersion } from "../store/versions.ts";
+import { compareVersions, isPmonVersion } from "../util/pmon-version.ts";
 import { VERSION } from "../version.ts";
+import { loopbackAgentServers } from "./service.ts";
+import { HOST_RE } from "../protocol/report.ts";
 import { deployAndRecord, removeAndRecord, type FleetEnv } from "./host-job.ts";
 import { ALERT_AFTER_FAILURES, DEPLOY_LEASE_MS } from "./lifecycle.ts";
 import { countFleetOutcome } from "./metrics.ts";
@@ -59,6 +63,9 @@ export function rolloutShouldStop(r: Pick<Rollout, "hosts" | "failed">, maxFaile
 /** The alert_info "host" of a stopped rollout. */
 const ROLLOUT = "rollout";
 
+/** When a row with an invalid host name is looked at again (it only changes when someone edits it). */
+const BAD_NAME_RETRY_MS = 24 * 3_600_000;
+
 /** How long a stop waits for deployments in flight before it leaves them to their leases. */
 const STOP_GRACE_MS = 10_000;
 
@@ -77,6 +84,9 @@ export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): ()
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pass: Promise<void> = Promise.resolve();
+  // Remote hosts this loop deploys (set by SQL, upgrades) would report to themselves: say so once, at start.
+  const loopback = loopbackAgentServers(config);
+  if (loopback.length > 0) log.warn(`agents this server deploys are told to report to ${loopback.join(", ")}, a loopback address: remote hosts would report to themselves; set deploy.servers`);
 
   // Deploy alerts are incidents in tb_monitor_alert_info: sent once (even with several servers) and
   // resolved with how long they lasted once the host deploys fine again.
@@ -149,11 +159,22 @@ export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): ()
         if (inFlight.has(h.rshost)) continue;
         if (rollout?.stopped && rollout.hosts.has(h.rshost) && !rollout.done.has(h.rshost)) continue;
         if (!(await claimHost(db, h.rshost, h.istate, t, t + DEPLOY_LEASE_MS))) continue; // another server has it
+        if (!HOST_RE.test(h.rshost)) {
+          await refuseHostName(h.rshost, h.istate, t);
+          continue;
+        }
         startJob(h.rshost, h.istate, h.deploy_failures);
       }
     } catch (e) {
       log.warn(`manager pass failed: ${(e as Error).message}`);
     }
+  };
+
+  /** A row inserted by SQL with a name pmon must never pass to ssh: parked for a day with the reason. */
+  const refuseHostName = async (rshost: string, istate: number, t: number) => {
+    const reason = `not a valid host name or address: ${JSON.stringify(rshost.slice(0, 100))} (it must start with a letter or digit and hold only letters, digits, "." "_" "-" ":"); fix or delete this row`;
+    log.error(reason);
+    await setHostState(db, rshost, istate, { deploy_error: reason, next_deploy_at: t + BAD_NAME_RETRY_MS }, t);
   };
 
   const schedule = () => {
@@ -174,15 +195,26 @@ export function startManager(ctx: ManagerContext, opts: ManagerOptions = {}): ()
     await tick();
   };
 
-  /** A new server version: record it and redeploy every running host pmon deployed (legacy 2 → 1). */
+  /**
+   * A newer server version: record it and redeploy every running host pmon deployed (legacy 2 → 1).
+   * An older server leaves the fleet alone (a deliberate downgrade is `pmon rollback`).
+   */
   const checkVersion = async (): Promise<Rollout | undefined> => {
-    const latest = await latestVersion(db);
+    const latest = await latestPmonVersion(db);
     if (latest?.version === version) return undefined;
+    if (!isPmonVersion(version)) {
+      log.warn(`this server's version ${JSON.stringify(version)} is not a release version: no fleet rollout`);
+      return undefined;
+    }
+    if (latest && compareVersions(version, latest.version) < 0) {
+      log.warn(`the fleet runs pmon ${latest.version}, this server ${version}: an older server does not downgrade the fleet (to do that on purpose: pmon rollback)`);
+      return undefined;
+    }
     await recordVersion(db, version, now());
-    // A new database has no version deployed by pmon yet: hosts registered with --no-deploy are
-    // installed by other tools, so there is nothing to roll out.
+    // A database with no pmon version yet (new, or written by the old tool) has no agent deployed by
+    // pmon: hosts registered with --no-deploy are installed by other tools, so there is nothing to roll out.
     if (!latest) {
-      log.info(`recorded version ${version} (first start on this database)`);
+      log.info(`recorded version ${version} (first pmon start on this database)`);
       return undefined;
     }
     const hosts = await markAllForRedeploy(db, now());

@@ -1,9 +1,9 @@
 // Registering a host straight in the store (no ssh): for hosts whose agent other tools install (marked
 // deployed_by_pmon = 0, so pmon never ssh's there) and for tests.
-// The server keeps only sha256(secret); the plaintext is returned once, for the agent's secret file.
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { hashSecret, newSecret } from "../protocol/api.ts";
+// The host's key pair is made here; the server keeps only the public key, and the private key is
+// returned once, for the agent's key file.
+import { writeAgentKeyFile } from "../keys/agent-key.ts";
+import { newKeyPair } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
 import { ISTATE, registerHost } from "../store/hosts.ts";
@@ -15,17 +15,15 @@ export interface RegisterOptions {
   deployedByPmon?: boolean;
 }
 
-/** Creates (or re-keys) `rshost` with a fresh secret and returns that secret. */
+/** Creates (or re-keys) `rshost` with a fresh key pair; returns the private key (PEM). */
 export async function registerHostWithSecret(db: Db, rshost: string, opts: RegisterOptions = {}): Promise<string> {
   if (!HOST_RE.test(rshost)) throw new Error(`not a valid host name or address: ${JSON.stringify(rshost)}`);
-  const secret = newSecret();
-  await registerHost(db, rshost, { secretHash: hashSecret(secret), istate: opts.istate ?? ISTATE.running, deployedByPmon: opts.deployedByPmon ?? false });
-  return secret;
+  const pair = newKeyPair();
+  await registerHost(db, rshost, { secretHash: pair.publicKey, istate: opts.istate ?? ISTATE.running, deployedByPmon: opts.deployedByPmon ?? false });
+  return pair.privateKeyPem;
 }
 
-/** Writes a secret file readable by its owner only (0600), replacing any previous one. */
-export function writeSecretFile(path: string, secret: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, secret + "\n", { mode: 0o600 });
-  chmodSync(path, 0o600);
+/** Writes the agent's key file (0600): the private key and the server reply key(s) it pins. */
+export function writeSecretFile(path: string, privateKeyPem: string, serverKeys: readonly string[] = []): void {
+  writeAgentKeyFile(path, privateKeyPem, serverKeys);
 }

@@ -129,8 +129,8 @@ const pid = int("pid", 1, MAX_PID);
 /** "ip:port"; IPv6 as "[addr]:port" */
 const endpoint = str(64);
 
-/** Host names and addresses: letters, digits, dot, dash, underscore, colon (IPv6). */
-export const HOST_RE = /^[A-Za-z0-9_.:-]{1,255}$/;
+/** A host name or address: a letter or digit first (never "-", so ssh cannot take it for an option), then letters, digits, dot, dash, underscore, colon (IPv6). */
+export const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/;
 
 // --- the table ---
 

@@ -1,12 +1,16 @@
 // The HTTP app as a plain fetch handler (testable without a port): routes, auth, body limits,
-// validation, and handing reports to the ingest queue.
+// validation, handing reports to the ingest queue, and signing every reply to a report.
 import type { Logger } from "../log.ts";
-import { HEADERS, ROUTES, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
+import { HEADERS, ROUTES, type ErrorReply, type HostsReply, type HostStatus, type ReportReply } from "../protocol/api.ts";
 import { checkReportTime, decodeReport, ReportError, type Report } from "../protocol/report.ts";
 import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
+import type { KeyObject } from "node:crypto";
+import { SIGNATURE_RE, signReply } from "../protocol/api.ts";
+import { LruCache } from "../util/lru.ts";
 import { checkBearer, checkHost, checkSignature, checkTimestamp, readSignedHeaders, ReplayCache, type HostAuth } from "./auth.ts";
 import { decodeBody, readLimited } from "./body.ts";
+import { HostRateLimiter, InflightBudget } from "./limits.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
 import type { Ingest } from "./ingest.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -23,8 +27,14 @@ export interface AppDeps {
   hostCounts?(nowMs: number): Promise<Record<string, number>>;
   /** sha256 of the operator secret (bearer token for the read API) */
   operatorHash: string;
+  /** the fleet reply key: every reply to a report is signed with it */
+  replyKey: KeyObject;
   maxBodyBytes: number;
   maxSkewS: number;
+  /** request bodies being read at once, all hosts (server.max_inflight_mb) */
+  maxInflightBytes: number;
+  /** reports per second per host (server.host_reports_per_s); bursts of twice this */
+  hostReportsPerS: number;
   /** a cheap store round trip for /healthz */
   pingStore?(): Promise<void>;
   /** extra fields for the reply to an accepted report (e.g. the server-down alert's witnesses) */
@@ -42,75 +52,143 @@ export interface App {
   close(): void;
 }
 
+/** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
+const HOST_CACHE_CAP = 10_000;
+/** A collection after this many refused requests, or this many bytes of refused bodies (see refused()). */
+const GC_EVERY_REFUSED = 250;
+const GC_EVERY_REFUSED_BYTES = 32 * 1024 * 1024;
+/** consola's level number of "debug": below it, refusals are not even formatted */
+const LOG_LEVEL_DEBUG = 4;
+
 export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const version = deps.version ?? VERSION;
   const log = deps.log.withTag("server");
   const replays = new ReplayCache(deps.maxSkewS * 1000 * 2);
-  const hostCache = new Map<string, { row: HostAuth | undefined; until: number }>();
+  // unknown names are cached too (as undefined) so a flood of one name costs one query per period
+  const hostCache = new LruCache<string, { row: HostAuth | undefined }>(HOST_CACHE_CAP);
   const hostCacheMs = deps.hostCacheMs ?? 5000;
+  const inflight = new InflightBudget(deps.maxInflightBytes);
+  const rates = new HostRateLimiter(deps.hostReportsPerS, Math.max(2, deps.hostReportsPerS * 2));
+  let lastRatePrune = 0;
   let closed = false;
 
   async function lookupHost(host: string): Promise<HostAuth | undefined> {
     const t = now();
-    const hit = hostCache.get(host);
-    if (hit && hit.until > t) return hit.row;
+    const hit = hostCache.get(host, t);
+    if (hit) return hit.row;
     const row = await deps.getHost(host);
-    if (hostCacheMs > 0) hostCache.set(host, { row, until: t + hostCacheMs });
+    if (hostCacheMs > 0) hostCache.set(host, { row: row ? { istate: row.istate, secret_hash: row.secret_hash } : undefined }, t + hostCacheMs);
     return row;
   }
 
-  async function postReport(req: Request): Promise<Response> {
+  /** A report's fate is decided in order of cost: headers, host, length, then body and signature. */
+  async function postReport(req: Request, state: { bodyRead: boolean; bodyBytes: number }): Promise<ReportReply> {
     if (closed) throw new HttpError(503, "shutting_down", "server is shutting down");
     const receivedAt = now();
-    const raw = await readLimited(req, deps.maxBodyBytes);
     const signed = readSignedHeaders(req.headers);
     checkTimestamp(signed.timeMs, receivedAt, deps.maxSkewS);
-    const secretHash = checkHost(signed.host, await lookupHost(signed.host));
+    let publicKey = checkHost(signed.host, await lookupHost(signed.host));
+    // A body without a length (chunked) may be as large as allowed, so it reserves that much.
+    const declared = req.headers.get("content-length");
+    const length = declared !== null && /^\d{1,12}$/.test(declared) ? Number(declared) : deps.maxBodyBytes;
+    if (length > deps.maxBodyBytes) throw new HttpError(413, "too_large", `body larger than ${deps.maxBodyBytes} bytes (server.max_body_mb)`);
+    const release = inflight.reserve(length);
     try {
-      checkSignature(signed, secretHash, raw);
-    } catch (e) {
-      // The host may have been re-keyed (enrolled again) since its row was cached: look once more.
-      if (!hostCache.has(signed.host)) throw e;
-      hostCache.delete(signed.host);
-      checkSignature(signed, checkHost(signed.host, await lookupHost(signed.host)), raw);
-    }
-    replays.claim(signed.signature, signed.timeMs, receivedAt);
-    try {
-      const body = decodeBody(raw, req.headers.get("content-encoding"), deps.maxBodyBytes);
-      let parsed: unknown;
+      const raw = await readLimited(req, length);
+      state.bodyRead = true;
+      state.bodyBytes = raw.byteLength;
       try {
-        parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+        checkSignature(signed, publicKey, raw);
       } catch (e) {
-        throw new HttpError(400, "bad_json", `body is not valid JSON: ${(e as Error).message}`);
+        // The host may have been re-keyed (enrolled again) since its row was cached: look once more.
+        if (!hostCache.has(signed.host)) throw e;
+        hostCache.delete(signed.host);
+        publicKey = checkHost(signed.host, await lookupHost(signed.host));
+        checkSignature(signed, publicKey, raw);
       }
-      let report: Report;
+      release();
+      rates.take(signed.host, receivedAt);
+      if (receivedAt - lastRatePrune > 60_000) {
+        lastRatePrune = receivedAt;
+        rates.prune(receivedAt);
+      }
+      replays.claim(signed.signature, signed.timeMs, receivedAt);
       try {
-        report = decodeReport(parsed);
-        checkReportTime(report, signed.timeMs, deps.maxSkewS * 1000);
+        return await storeReport(req, raw, signed.host, signed.timeMs, receivedAt);
       } catch (e) {
-        if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
+        // The cache holds accepted requests only: the agent may resend after a server-side failure,
+        // and a resent refused request is refused again on its own merits.
+        replays.release(signed.signature);
         throw e;
       }
-      if (report.host !== signed.host) {
-        throw new HttpError(403, "host_mismatch", `report.host "${report.host}" differs from ${HEADERS.host} "${signed.host}": a host can only write its own reports`);
-      }
-      const replay = req.headers.get(HEADERS.replay) === "1";
-      const outcome = await deps.ingest.submit(report, receivedAt, replay);
-      deps.metrics.accepted.inc({ outcome });
-      if (outcome === "duplicate") deps.metrics.duplicates.inc();
-      if (replay) deps.metrics.replays.inc();
-      const reply: ReportReply = {
-        ...(deps.replyExtras ? await deps.replyExtras(report) : {}),
-        ok: true,
-        server_version: version,
-        ...(outcome === "duplicate" ? { duplicate: true } : {}),
-      };
-      return jsonResponse(200, reply);
+    } finally {
+      release();
+    }
+  }
+
+  async function storeReport(req: Request, raw: Uint8Array, host: string, signedTimeMs: number, receivedAt: number): Promise<ReportReply> {
+    const body = decodeBody(raw, req.headers.get("content-encoding"), deps.maxBodyBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
     } catch (e) {
-      // The agent will resend after a server-side failure; let that resend through the replay cache.
-      if (!(e instanceof HttpError) || e.status >= 500) replays.release(signed.signature);
+      throw new HttpError(400, "bad_json", `body is not valid JSON: ${(e as Error).message}`);
+    }
+    let report: Report;
+    try {
+      report = decodeReport(parsed);
+      checkReportTime(report, signedTimeMs, deps.maxSkewS * 1000);
+    } catch (e) {
+      if (e instanceof ReportError) throw new HttpError(400, "bad_report", e.message);
       throw e;
+    }
+    if (report.host !== host) {
+      throw new HttpError(403, "host_mismatch", `report.host "${report.host}" differs from ${HEADERS.host} "${host}": a host can only write its own reports`);
+    }
+    const replay = req.headers.get(HEADERS.replay) === "1";
+    const outcome = await deps.ingest.submit(report, receivedAt, replay);
+    deps.metrics.accepted.inc({ outcome });
+    if (outcome === "duplicate") deps.metrics.duplicates.inc();
+    if (replay) deps.metrics.replays.inc();
+    return {
+      ...(deps.replyExtras ? await deps.replyExtras(report) : {}),
+      ok: true,
+      server_version: version,
+      ...(outcome === "duplicate" ? { duplicate: true } : {}),
+    };
+  }
+
+  /** Every reply to a report carries the fleet reply key's signature over the request's signature. */
+  function signedReply(req: Request, status: number, reply: ReportReply | ErrorReply, extraHeaders: Record<string, string> = {}): Response {
+    const body = Buffer.from(JSON.stringify(reply));
+    const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
+    const requestSignature = req.headers.get(HEADERS.signature)?.toLowerCase() ?? "";
+    if (SIGNATURE_RE.test(requestSignature)) headers[HEADERS.replySignature] = signReply(deps.replyKey, requestSignature, status, body);
+    return new Response(body, { status, headers });
+  }
+
+  // Refused requests leave short-lived garbage (requests, replies, read bodies) that the collector
+  // lets pile up under a flood (measured: about +40 MB over 200,000 refusals); a collection every so often
+  // keeps the peak low. Normal traffic is almost never refused, so it never pays for this.
+  let refusedSinceGc = 0;
+  let refusedBytesSinceGc = 0;
+  let gcTimer: ReturnType<typeof setTimeout> | undefined;
+  function collect(): void {
+    clearTimeout(gcTimer);
+    gcTimer = undefined;
+    refusedSinceGc = 0;
+    refusedBytesSinceGc = 0;
+    Bun.gc(true);
+  }
+  function refused(bodyBytes: number): void {
+    refusedSinceGc++;
+    refusedBytesSinceGc += bodyBytes;
+    if (refusedSinceGc >= GC_EVERY_REFUSED || refusedBytesSinceGc >= GC_EVERY_REFUSED_BYTES) return collect();
+    // a burst that ends below those counts is collected a moment later
+    if (!gcTimer) {
+      gcTimer = setTimeout(collect, 1000);
+      gcTimer.unref?.();
     }
   }
 
@@ -149,7 +227,7 @@ export function createApp(deps: AppDeps): App {
     switch (path) {
       case ROUTES.report:
         allow("POST");
-        return postReport(req);
+        return report(req);
       case ROUTES.hosts:
         allow("GET");
         return getHosts(req);
@@ -166,14 +244,30 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
+  /** POST /v1/report: every reply, refusals included, is signed with the fleet reply key. */
+  async function report(req: Request): Promise<Response> {
+    const state = { bodyRead: false, bodyBytes: 0 };
+    try {
+      return signedReply(req, 200, await postReport(req, state));
+    } catch (e) {
+      const err = toHttpError(e);
+      deps.metrics.rejected.inc({ reason: err.code });
+      refused(state.bodyBytes);
+      if (err.status >= 500) log.warn(`POST ${ROUTES.report}: ${err.status} ${err.message}`);
+      else if (log.level >= LOG_LEVEL_DEBUG) log.debug(`POST ${ROUTES.report}: ${err.status} ${err.message}`);
+      // Refused before its body was read: close the connection rather than receive the rest.
+      return signedReply(req, err.status, { ok: false, code: err.code, error: err.message }, state.bodyRead ? {} : { connection: "close" });
+    }
+  }
+
   return {
     async fetch(req) {
-      const path = new URL(req.url).pathname;
+      const path = pathOf(req.url);
+      if (path === ROUTES.report && req.method === "POST") return report(req);
       try {
         return await route(req, path);
       } catch (e) {
         const err = toHttpError(e);
-        if (path === ROUTES.report) deps.metrics.rejected.inc({ reason: err.code });
         if (err.status >= 500) log.warn(`${req.method} ${path}: ${err.status} ${err.message}`);
         else log.debug(`${req.method} ${path}: ${err.status} ${err.message}`);
         return errorResponse(err);
@@ -183,6 +277,14 @@ export function createApp(deps: AppDeps): App {
       closed = true;
     },
   };
+}
+
+/** The path of a request URL without building a URL object (this runs for every request of a flood). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.search(/[?#]/);
+  return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
 }
 
 function toHttpError(e: unknown): HttpError {

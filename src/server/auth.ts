@@ -1,14 +1,17 @@
-// Who may write: the per-host HMAC signature, the timestamp window, the replay cache, and the
+// Who may write: the per-host Ed25519 signature, the timestamp window, the replay cache, and the
 // operator's bearer token for the read API.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import { dirname } from "node:path";
-import { HEADERS, REPLAY_CODE, STALE_CODE, hashSecret, newSecret, sha256Hex, signWithKey, signatureMatches } from "../protocol/api.ts";
+import { HEADERS, REPLAY_CODE, SIGNATURE_RE, STALE_CODE, hashSecret, newSecret, parsePublicKey, sha256Hex, signatureMatches, verifyReport } from "../protocol/api.ts";
 import { HOST_RE } from "../protocol/report.ts";
+import { tightenIfPresent } from "../util/private-files.ts";
 import { HttpError } from "./errors.ts";
 
-/** What auth needs to know about a host: its state and the stored sha256 of its secret. */
+/** What auth needs to know about a host: its state and its public key (`ed25519:...`, "" when none). */
 export interface HostAuth {
   istate: number;
+  /** the column keeps its historical name; it holds the host's public key */
   secret_hash: string | null;
 }
 
@@ -18,17 +21,18 @@ export interface SignedRequest {
   signature: string;
 }
 
-/** Reads the three signing headers; missing or malformed ones are a 401. */
+/** Reads the three signing headers and checks their shape; missing or malformed ones are a 401. */
 export function readSignedHeaders(headers: Headers): SignedRequest {
   const host = headers.get(HEADERS.host);
   const time = headers.get(HEADERS.time);
-  const signature = headers.get(HEADERS.signature);
+  const signature = headers.get(HEADERS.signature)?.toLowerCase();
   if (!host || !time || !signature) {
     throw new HttpError(401, "unsigned", `missing ${[!host && HEADERS.host, !time && HEADERS.time, !signature && HEADERS.signature].filter(Boolean).join(", ")}`);
   }
   if (!HOST_RE.test(host)) throw new HttpError(401, "bad_signature", `${HEADERS.host} is not a valid host name`);
   if (!/^\d{1,16}$/.test(time)) throw new HttpError(401, "bad_signature", `${HEADERS.time} must be epoch milliseconds`);
-  return { host, timeMs: Number(time), signature: signature.toLowerCase() };
+  if (!SIGNATURE_RE.test(signature)) throw new HttpError(401, "bad_signature", `${HEADERS.signature} must be an Ed25519 signature in hex (128 digits)`);
+  return { host, timeMs: Number(time), signature };
 }
 
 export function checkTimestamp(timeMs: number, nowMs: number, maxSkewS: number): void {
@@ -38,17 +42,22 @@ export function checkTimestamp(timeMs: number, nowMs: number, maxSkewS: number):
   }
 }
 
-/** A host may write when it is enrolled (istate > 0) and has a secret. */
-export function checkHost(host: string, row: HostAuth | undefined): string {
+/** A host may write when it is enrolled (istate > 0) and has a public key. Returns that key. */
+export function checkHost(host: string, row: HostAuth | undefined): KeyObject {
   if (!row) throw new HttpError(403, "unknown_host", `host "${host}" is not enrolled`);
   if (row.istate <= 0) throw new HttpError(403, "removed_host", `host "${host}" is removed (istate ${row.istate})`);
-  if (!row.secret_hash) throw new HttpError(403, "no_secret", `host "${host}" has no secret: enroll it again`);
-  return row.secret_hash;
+  if (!row.secret_hash) throw new HttpError(403, "no_key", `host "${host}" has no key: enroll it again (pmon enroll --rekey)`);
+  try {
+    return parsePublicKey(row.secret_hash);
+  } catch {
+    throw new HttpError(403, "no_key", `host "${host}" has no Ed25519 key (enrolled by an older pmon): enroll it again (pmon enroll --rekey)`);
+  }
 }
 
-export function checkSignature(req: SignedRequest, secretHash: string, body: Uint8Array): void {
-  const expected = signWithKey(secretHash, req.host, req.timeMs, body);
-  if (!signatureMatches(expected, req.signature)) throw new HttpError(401, "bad_signature", "signature does not match (wrong secret or altered body)");
+export function checkSignature(req: SignedRequest, publicKey: KeyObject, body: Uint8Array): void {
+  if (!verifyReport(publicKey, req.host, req.timeMs, body, req.signature)) {
+    throw new HttpError(401, "bad_signature", "signature does not match (wrong key or altered body)");
+  }
 }
 
 /**
@@ -91,6 +100,7 @@ export function loadOperatorSecret(path: string): { hash: string; created: boole
     chmodSync(path, 0o600);
     return { hash: hashSecret(readFileSync(path, "utf8")), created: true };
   }
+  tightenIfPresent(path);
   const text = readFileSync(path, "utf8").trim();
   if (!text) throw new Error(`${path} is empty: delete it to have a new operator secret created`);
   return { hash: hashSecret(text), created: false };

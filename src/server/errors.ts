@@ -23,7 +23,7 @@ const PRIVATE: Record<string, string> = {
   store_unavailable: "store unavailable (details in the server log)",
 };
 
-export function errorResponse(e: HttpError): Response {
+export function errorResponse(e: HttpError, headers: Record<string, string> = {}): Response {
   const body: ErrorReply = { ok: false, code: e.code, error: PRIVATE[e.code] ?? e.message };
-  return jsonResponse(e.status, body);
+  return jsonResponse(e.status, body, headers);
 }

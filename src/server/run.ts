@@ -1,6 +1,7 @@
 // `pmon server` as a library: opens the store, starts HTTP, the ingest writer, retention and the
 // manager/alert loops, and returns a handle whose stop() drains everything in order.
 import { join } from "node:path";
+import { ConfigError } from "../config/load.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
@@ -16,11 +17,15 @@ import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
 import { loadOperatorSecret } from "./auth.ts";
 import { createSkewTracker } from "./clock.ts";
+import { serverId, startHeartbeat } from "./heartbeat.ts";
 import { createIngest, type Ingest } from "./ingest.ts";
 import { parseListen } from "./listen.ts";
 import { createMetrics, type ServerMetrics } from "./metrics.ts";
 import { startManager } from "../fleet/manager.ts";
 import { createAlertService } from "../alerts/loop.ts";
+import type { KeyObject } from "node:crypto";
+import { privateDir } from "../util/private-files.ts";
+import { loadReplyKey, replyKeyPath } from "../keys/reply-key.ts";
 import { uiRoutes } from "../ui/routes.ts";
 
 export interface ServerHandle {
@@ -51,9 +56,10 @@ export function createServerCore(
   db: Db,
   log: Logger,
   operatorHash: string,
-  opts: Pick<AppDeps, "hostCacheMs" | "now" | "replyExtras"> & { onArrivals?: (items: { report: Report; receivedAt: number; replay: boolean }[]) => void } = {},
+  opts: Pick<AppDeps, "hostCacheMs" | "now" | "replyExtras"> & { replyKey?: KeyObject; onArrivals?: (items: { report: Report; receivedAt: number; replay: boolean }[]) => void } = {},
 ): ServerCore {
   const s = config.server;
+  const { replyKey = loadReplyKey(replyKeyPath(s), { create: true }).privateKey, onArrivals, ...appOpts } = opts;
   const metrics = createMetrics();
   const skew = createSkewTracker(s.clock_warn_s, log.withTag("server"), metrics);
   const writeOpts = { diskUtilPct: config.thresholds.disk_util_pct, diskAvgqu: config.thresholds.disk_avgqu, clockAllowanceMs: s.clock_warn_s * 1000 };
@@ -65,7 +71,7 @@ export function createServerCore(
       await recordAlerts(db, items.flatMap(({ report }) => (report.alerts_sent ?? []).map((a) => agentAlertEntry(report.host, a))));
       return outcomes;
     },
-    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => opts.onArrivals?.(items)),
+    afterWrite: (items) => recordArrivals(db, items, skew, s.max_skew_s * 1000).finally(() => onArrivals?.(items)),
     metrics,
     log,
   });
@@ -77,25 +83,33 @@ export function createServerCore(
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
     hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,
+    replyKey,
     maxBodyBytes: Math.round(s.max_body_mb * 1024 * 1024),
+    maxInflightBytes: Math.round(s.max_inflight_mb * 1024 * 1024),
+    hostReportsPerS: s.host_reports_per_s,
     maxSkewS: s.max_skew_s,
     pingStore: async () => {
       await db.query("SELECT 1");
     },
-    ...opts,
+    ...appOpts,
   });
   return { app, ingest, metrics };
 }
 
 export async function runServer(config: ResolvedConfig, log: Logger): Promise<ServerHandle> {
   const s = config.server;
+  const startedAt = Date.now();
   const slog = log.withTag("server");
   // settings first: a bad one must fail before the store is opened
   const { hostname, port } = parseListen(s.listen);
-  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new Error("server.tls_cert and server.tls_key must be set together");
+  if (Boolean(s.tls_cert) !== Boolean(s.tls_key)) throw new ConfigError("server.tls_cert and server.tls_key must be set together");
+  privateDir(s.data_dir);
   const operatorFile = s.operator_secret_file || join(s.data_dir, "operator.secret");
   const operator = loadOperatorSecret(operatorFile);
   if (operator.created) slog.info(`created operator secret ${operatorFile} (mode 0600)`);
+  const replyKey = loadReplyKey(replyKeyPath(s), { create: true });
+  if (replyKey.created) slog.info(`created the fleet reply key ${replyKey.path} (mode 0600); copy this file to every other server of the fleet (docs/security.md)`);
+  slog.info(`reply key ${replyKey.publicKey}`);
   const db = await openStore(s, log);
   if (s.adopt_legacy_hosts) {
     const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
@@ -106,7 +120,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   }
   // witnesses in every reply, saturation checks on every stored batch
   const alerts = createAlertService({ config, log, db });
-  const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
+  const { app, ingest, metrics } = createServerCore(config, db, log, operator.hash, { replyKey: replyKey.privateKey, replyExtras: () => ({ witnesses: alerts.witnesses() }), onArrivals: (items) => alerts.onArrivals(items) });
 
   const tls = s.tls_cert ? { cert: Bun.file(s.tls_cert), key: Bun.file(s.tls_key) } : undefined;
   let http: ReturnType<typeof Bun.serve>;
@@ -118,6 +132,9 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
       // the web UI: its page and /ui/api/ (src/ui/routes.ts); everything else goes to the app
       ...(s.ui ? { routes: uiRoutes({ db, config, log, operatorHash: operator.hash, tls: Boolean(tls), queueDepth: () => ingest.depth }) } : {}),
       development: false, // the UI page bundled once, as in the compiled binary (no dev client, no HMR)
+      // Bun binds with SO_REUSEPORT unless told not to: a second server on a taken port would then
+      // share it silently (half the reports to each) instead of failing with "cannot listen"
+      reusePort: false,
       // our own limit answers 413 with a reason; Bun's is a backstop for absurd bodies
       maxRequestBodySize: Math.round(s.max_body_mb * 1024 * 1024) * 2 + 1024,
       ...(tls ? { tls } : {}),
@@ -133,6 +150,7 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   slog.info(`pmon server ${VERSION} listening on ${scheme}://${address}, storage ${db.dialect}`);
 
   const loops: StopLoop[] = [];
+  loops.push(startHeartbeat(db, { serverId: serverId(address), address, version: VERSION, startedAt }, s.heartbeat_s * 1000, slog));
   loops.push(startRetention(db, s.retention_days, slog));
   loops.push(startManager({ config, log, db })); // deploy, remove, upgrade
   loops.push(alerts.start()); // silent-host pass and witness refresh

@@ -2,6 +2,7 @@
 // src/store/ is written once. Placeholders are `?` in both; times are UTC 'YYYY-MM-DD HH:MM:SS' strings.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
+import { privateFile, tightenIfPresent } from "../util/private-files.ts";
 import { dirname } from "node:path";
 import mysql from "mysql2/promise";
 
@@ -120,7 +121,13 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function openSqlite(path: string): Db {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    // SQLite gives -wal and -shm the database file's mode, so a 0600 database keeps all three private.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    privateFile(path);
+    tightenIfPresent(`${path}-wal`);
+    tightenIfPresent(`${path}-shm`);
+  }
   const db = new Database(path, { create: true, strict: true });
   // busy_timeout first: switching to WAL needs a lock another process opening the file may hold.
   db.exec("PRAGMA busy_timeout = 5000");

@@ -16,7 +16,7 @@ export interface TopQuery {
 }
 
 /** How far back "the sample at or before T" may be: older means the host was not reporting at T. */
-const DEFAULT_LOOKBACK_MS = 10 * 60_000;
+export const DEFAULT_LOOKBACK_MS = 10 * 60_000;
 
 // The measured value in the units of TopRow.value; io and net are stored in KB/s (legacy units).
 const VALUE_SQL: Record<TopBy, (t: string) => string> = {

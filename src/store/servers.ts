@@ -37,3 +37,20 @@ export async function liveServers(db: Db, sinceMs: number): Promise<ServerRow[]>
     a_time: fromSqlTime(r.a_time as string),
   }));
 }
+
+/** The most recent heartbeat of any server, fresh or not; undefined when no server ever wrote one. */
+export async function lastHeartbeat(db: Db): Promise<ServerRow | undefined> {
+  const rows = await db.query<Record<string, unknown>>(
+    "SELECT server_id, address, version, started_at, a_time FROM tb_monitor_server_info ORDER BY a_time DESC, server_id LIMIT 1",
+    [],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    server_id: String(r.server_id),
+    address: String(r.address),
+    version: String(r.version),
+    started_at: fromSqlTime(r.started_at as string),
+    a_time: fromSqlTime(r.a_time as string),
+  };
+}

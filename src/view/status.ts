@@ -1,7 +1,7 @@
 // `pmon status` as text: one line per host. Pure: rows and "now" in, a string out.
 import type { HostState, HostStatus } from "../protocol/api.ts";
 import { escapeControls } from "../util/terminal.ts";
-import { formatAge } from "../util/time.ts";
+import { formatAge, formatClock, formatTime, zoneLabel } from "../util/time.ts";
 import { formatNumber, formatPct, formatRate } from "./format.ts";
 import { renderTable, type Colour, type Column } from "./table.ts";
 
@@ -42,15 +42,38 @@ const COLUMNS: Column<HostStatus>[] = [
   { title: "TOP PROCESS", text: topProcess, maxWidth: 48 },
 ];
 
-export interface StatusViewOptions {
-  colour: boolean;
+/** The newest server heartbeat in the store and whether it is recent enough to call the server up. */
+export interface ServerSeen {
+  fresh: boolean;
+  /** the newest heartbeat: epoch ms and the server's address */
+  last?: { a_time: number; address: string };
 }
 
-/** The host table, followed by one line per problem (failed deploys, silent hosts). */
+export interface StatusViewOptions {
+  colour: boolean;
+  /** for the server-down line; default Date.now() */
+  now?: number;
+  utc?: boolean;
+  /** from the store's heartbeats; absent when the server answered the request itself */
+  server?: ServerSeen;
+}
+
+/** "server not seen since 03:12 UTC (…)": one line, instead of every host blamed for being silent. */
+export function serverDownLine(server: ServerSeen, now: number, utc: boolean): string {
+  if (!server.last) return "no pmon server has written a heartbeat to this store: is `pmon server` running against it?";
+  const t = server.last.a_time;
+  const sameDay = formatTime(t, utc).slice(0, 10) === formatTime(now, utc).slice(0, 10);
+  const when = `${sameDay ? formatClock(t, utc) : formatTime(t, utc).slice(0, 16)} ${zoneLabel(t, utc)}`;
+  return `server not seen since ${when} (${formatAge(now - t)} ago; last heartbeat from ${server.last.address}): hosts cannot report while no server runs; start it (pmon server) or see its log`;
+}
+
+/** The host table, followed by one line per problem (failed deploys, silent hosts), or the server-down line. */
 export function renderStatus(hosts: readonly HostStatus[], opts: StatusViewOptions): string {
-  if (hosts.length === 0) return "no hosts enrolled (add one with: pmon enroll HOST)\n";
+  const down = opts.server !== undefined && !opts.server.fresh ? serverDownLine(opts.server, opts.now ?? Date.now(), opts.utc === true) + "\n" : "";
+  if (hosts.length === 0) return down + "no hosts enrolled (add one with: pmon enroll HOST)\n";
   let out = renderTable(COLUMNS, hosts, opts);
-  const problems = hosts.filter((h) => h.state === "failed" || h.state === "silent");
+  // with the server down, silence is its fault, not the hosts'
+  const problems = hosts.filter((h) => h.state === "failed" || (h.state === "silent" && !down));
   for (const h of problems) {
     const why =
       h.state === "failed"
@@ -66,5 +89,5 @@ export function renderStatus(hosts: readonly HostStatus[], opts: StatusViewOptio
   const counts = new Map<HostState, number>();
   for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
   out += `${hosts.length} host${hosts.length === 1 ? "" : "s"}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(", ")}\n`;
-  return out;
+  return out + down;
 }

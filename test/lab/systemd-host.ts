@@ -323,10 +323,20 @@ function sweepStaleHosts(): void {
   }
 }
 
+/**
+ * argv run in all of the container's namespaces AND in its root directory. Entering the mount namespace
+ * alone puts nsenter at that namespace's root mount; systemd-nspawn moves the container's root over "/" as
+ * its own root sees it, and when nspawn itself runs chrooted (a container, a build root) that is not the
+ * namespace's root: without -r the command would see the outer machine's files (its /run/systemd: "offline").
+ */
+function nsenterArgv(initPid: number, argv: string[]): string[] {
+  return ["nsenter", "-t", String(initPid), "-a", "-r", "-w", "--", ...argv];
+}
+
 function runIn(initPid: number, argv: string[], o: { timeoutMs?: number; stdin?: string }): Promise<RunResult> {
   if (!initPid) throw new Error("systemd-host: the host is not running");
-  if (o.stdin === undefined) return run(["nsenter", "-t", String(initPid), "-a", "--", ...argv], { timeoutMs: o.timeoutMs });
-  return runWithStdin(["nsenter", "-t", String(initPid), "-a", "--", ...argv], o.stdin, o.timeoutMs);
+  if (o.stdin === undefined) return run(nsenterArgv(initPid, argv), { timeoutMs: o.timeoutMs });
+  return runWithStdin(nsenterArgv(initPid, argv), o.stdin, o.timeoutMs);
 }
 
 async function runWithStdin(argv: string[], stdin: string, timeoutMs = 120_000): Promise<RunResult> {

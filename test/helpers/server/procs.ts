@@ -34,8 +34,16 @@ export function spawnPmon(args: string[], logFile: string, env: Record<string, s
   return { proc, log: logFile, exited: proc.exited, text: () => readFileSync(logFile, "utf8") };
 }
 
+/**
+ * The fleet reply key every server and enroll of one test directory share (as the servers of a real
+ * fleet share one copied file): agents enrolled there trust replies from all of them.
+ */
+export function replyKeyEnv(dir: string): Record<string, string> {
+  return { PMON_SERVER_REPLY_KEY_FILE: join(dir, "reply.key") };
+}
+
 export function startServer(dir: string, storage: string, port: number, name = "server", env: Record<string, string> = {}): Proc {
-  return spawnPmon(["server", "--listen", `127.0.0.1:${port}`, "--storage", storage, "--data-dir", join(dir, name)], join(dir, `${name}.log`), env);
+  return spawnPmon(["server", "--listen", `127.0.0.1:${port}`, "--storage", storage, "--data-dir", join(dir, name)], join(dir, `${name}.log`), { ...replyKeyEnv(dir), ...env });
 }
 
 export interface AgentOpts {
@@ -56,7 +64,7 @@ export function startAgent(o: AgentOpts, name = o.host): Proc {
 
 /** `pmon enroll --no-deploy HOST --secret-out FILE` against `storage`; returns the exit code. */
 export async function enrollNoDeploy(dir: string, storage: string, host: string, secretOut: string): Promise<number> {
-  const p = spawnPmon(["enroll", "--no-deploy", host, "--secret-out", secretOut, "--storage", storage, "--data-dir", join(dir, "enroll")], join(dir, "enroll.log"));
+  const p = spawnPmon(["enroll", "--no-deploy", host, "--secret-out", secretOut, "--storage", storage, "--data-dir", join(dir, "enroll")], join(dir, "enroll.log"), replyKeyEnv(dir));
   return p.exited;
 }
 

@@ -1,5 +1,6 @@
 // A real CPU burner on this host pushes it over a low test threshold: the real collector reads /proc,
 // the real agent loop posts to a real server, and the cpu alert names the burner's pid and command.
+import { serverKeysOf } from "../../helpers/keys.ts";
 import { afterAll, expect, it } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -76,7 +77,7 @@ it("a CPU burner raises a cpu alert naming its pid and command", async () => {
     jitterMs: 0,
     replayPerS: 10,
     collect: () => collector.collect() as Report,
-    transport: createTransport({ servers: [server.url], secret, log, timeoutMs: 5000 }),
+    transport: createTransport({ servers: [server.url], secret, serverKeys: serverKeysOf(dir), log, timeoutMs: 5000 }),
     spool: new Spool(join(dir, "spool"), { maxBytes: 1024 * 1024, maxAgeMs: 3_600_000 }, log),
     log,
     version: VERSION,

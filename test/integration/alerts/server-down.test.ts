@@ -3,6 +3,7 @@
 // The server is the real one (runServer over HTTP on loopback, really stopped and restarted); the
 // agents are in-process instances of the real agent loop, transport and spool with short intervals.
 // The agents' alerts reach the server's alert log with their next accepted reports, once each.
+import { serverKeysOf } from "../../helpers/keys.ts";
 import { afterAll, expect, it } from "bun:test";
 import { join } from "node:path";
 import { createServerDownWatch, withSentAlerts, type ServerDownWatch } from "../../../src/agent/server-down.ts";
@@ -79,7 +80,7 @@ it("server down: one alert and one recovery from 20 agents; still one when the f
       jitterMs: INTERVAL_MS,
       replayPerS: 50,
       collect: () => withSentAlerts(makeReport(host, `${host}-${++seq}`, Date.now()), watch),
-      transport: createTransport({ servers: [url], secret: secrets.get(host)!, log: agentLog, timeoutMs: 2000 }),
+      transport: createTransport({ servers: [url], secret: secrets.get(host)!, serverKeys: serverKeysOf(dir), log: agentLog, timeoutMs: 2000 }),
       spool: new Spool(join(dir, "spool", host), { maxBytes: 10 * 1024 * 1024, maxAgeMs: 3_600_000 }, agentLog),
       log: agentLog,
       version: VERSION,

@@ -75,17 +75,17 @@ describe("pmon agent --once on fixtures", () => {
     expect(out.stdout).toMatch(/\n\s+800 .*\/usr\/bin\/java/);
   });
 
-  test("--host overrides the tree's hostname; a bad one is one line, exit 1", () => {
+  test("--host overrides the tree's hostname; a bad one is one line, exit 2 (configuration)", () => {
     expect(decodeReport(JSON.parse(runAgent([...fixtureArgs, "--host", "db-7"]).stdout)).host).toBe("db-7");
     const bad = runAgent([...fixtureArgs, "--host", "no spaces"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n").filter((l) => l.trim() !== "")).toHaveLength(1);
     expect(bad.stderr).toContain("not valid");
   });
 
-  test("a missing proc root is one line, exit 1, no stack", () => {
+  test("a missing proc root is one line, exit 2 (configuration), no stack", () => {
     const out = runAgent(["--once", "--json", "--proc-root", join(FIXTURES, "does-not-exist")]);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stdout).toBe("");
     expect(out.stderr).toContain("cannot collect from");
     expect(out.stderr).not.toContain("    at ");

@@ -29,7 +29,7 @@ const SOURCE_LINE = /^\s*\d+\s*\|/m;
 
 describe("an unexpected error", () => {
   test("is one line with the error and what to do, exit code 4", () => {
-    const r = pmon(["status", "--from", "store"]);
+    const r = pmon(["status", "--source", "store"]);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("");
     const lines = r.stderr.trim().split("\n");
@@ -39,7 +39,7 @@ describe("an unexpected error", () => {
   });
 
   test("with --log-level debug the stack follows, still without source lines", () => {
-    const r = pmon(["status", "--from", "store", "--log-level", "debug"]);
+    const r = pmon(["status", "--source", "store", "--log-level", "debug"]);
     expect(r.code).toBe(4);
     const lines = r.stderr.trim().split("\n");
     expect(lines[0]).toMatch(/internal error: Unknown column 'c\.agent_version'.*\(please file a bug with this output\)$/);
@@ -48,9 +48,9 @@ describe("an unexpected error", () => {
     expect(r.stderr).not.toMatch(SOURCE_LINE);
   });
 
-  test("expected failures keep their own codes: a bad flag is 1, a bad config 2", () => {
+  test("expected failures keep their own codes: a bad flag value is 2, a bad config 2", () => {
     const flag = pmon(["top", "--by", "disk"]);
-    expect([flag.code, flag.stderr.trim().split("\n").length]).toEqual([1, 1]);
+    expect([flag.code, flag.stderr.trim().split("\n").length]).toEqual([2, 1]);
     const cfg = Bun.spawnSync([requireBinary(), "status", "--config", "/nonexistent/pmon.toml"], { stdout: "pipe", stderr: "pipe" });
     expect(cfg.exitCode).toBe(2);
   });

@@ -69,7 +69,7 @@ describe("bad files name the file, line and key", () => {
   });
   test("unknown key", () => {
     const e = errorOf(() => loadConfig(fixture("bad-unknown.toml"), noEnv));
-    expect(e.message).toBe(`${fixture("bad-unknown.toml")}:3: unknown key "agent.intervall_s"`);
+    expect(e.message).toBe(`${fixture("bad-unknown.toml")}:3: unknown key "agent.intervall_s" (did you mean agent.interval_s?)`);
   });
   test("unknown section", () => {
     const e = errorOf(() => loadConfig(fixture("bad-section.toml"), noEnv));

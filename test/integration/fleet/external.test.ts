@@ -116,7 +116,7 @@ describe.each(BACKENDS)("externally managed hosts on $name", (backend) => {
     await recordVersion(db, "1.0.0");
     await registerHostWithSecret(db, "10.9.3.9");
     await registerHost(db, "10.9.3.1", { secretHash: SECRET, istate: ISTATE.running });
-    expect((await getHost(db, "10.9.3.9"))!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await getHost(db, "10.9.3.9"))!.secret_hash).toMatch(/^ed25519:/);
     await db.exec("UPDATE tb_monitor_host_config SET istate = 0 WHERE rshost IN ('10.9.3.9', '10.9.3.1')");
     const config = loadConfig(undefined, { env: {}, overrides: { "server.manager_interval_s": 1 } });
     const calls: string[] = [];

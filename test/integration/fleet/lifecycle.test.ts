@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { signedHeaders } from "../../../src/protocol/api.ts";
+import { readAgentKey } from "../../../src/keys/agent-key.ts";
+import { loadReplyKey } from "../../../src/keys/reply-key.ts";
 import { requireBinary, ROOT } from "../../helpers/binary.ts";
 import { testMariaDB, type TestMariaDB } from "../../helpers/mariadb.ts";
 import { createLab, run, waitFor, type Lab, type LabHost } from "../../lab/lab.ts";
@@ -159,9 +161,12 @@ describe("fleet lifecycle", () => {
       expect(agentConfig).not.toContain("pmonpw");
       expect(agentConfig).not.toContain("[server]");
       expect(agentConfig).toContain(`host = "${h.addr}"`);
+      // the host made its own key: the store has its public half, the agent pins the servers' reply key
+      expect(row.secret_hash).toBe(readAgentKey(join(opt, "agent.secret")).publicKey);
+      expect(agentConfig).toContain(`server_keys = [ "${loadReplyKey(join(dir, "reply.key"), { create: false }).publicKey}" ]`);
     }
     // status (from the store) lists the three as running
-    const st = await run([bin, "status", "--json", "--config", configFile, "--from", "store"]);
+    const st = await run([bin, "status", "--json", "--config", configFile, "--source", "store"]);
     const statuses = JSON.parse(st.stdout) as { host: string; state: string }[] | { hosts: { host: string; state: string }[] };
     const list = Array.isArray(statuses) ? statuses : statuses.hosts;
     for (const h of [h1, h2, h3]) expect(list.find((s) => s.host === h.addr)?.state).toBe("running");
@@ -184,6 +189,32 @@ describe("fleet lifecycle", () => {
     for (const pid of keptPids) expect(hostPids.has(pid)).toBe(true);
   }, 240_000);
 
+  test("re-enrolling a reporting host whose key file is gone is refused and changes nothing; with the key back it enrolls; --rekey replaces the key", async () => {
+    const h1 = lab.hosts[0]!;
+    const keyA = (await hostRow(h1))!.secret_hash;
+    expect((await lab.ssh(h1, "mv /opt/pmon/agent.secret /opt/pmon/agent.secret.away")).code).toBe(0);
+    const refused = await enroll(h1.addr);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`pmon enroll --rekey ${h1.addr}`);
+    expect(refused.stderr).not.toContain("    at ");
+    const row = (await hostRow(h1))!;
+    expect([row.istate, row.secret_hash]).toEqual([2, keyA]);
+    // the running agent still holds its key in memory and keeps reporting
+    const seen = row.last_report_at!;
+    await waitFor("h1 to report again", async () => ((await hostRow(h1))!.last_report_at! > seen ? true : undefined), 30_000, 500);
+
+    expect((await lab.ssh(h1, "mv /opt/pmon/agent.secret.away /opt/pmon/agent.secret")).code).toBe(0);
+    expect((await enroll(h1.addr)).code).toBe(0);
+    expect((await hostRow(h1))!.secret_hash).toBe(keyA);
+
+    const rekeyed = await lab.ctl([bin, "enroll", "--rekey", "--config", configFile, h1.addr], { timeoutMs: 180_000 });
+    expect(rekeyed.code).toBe(0);
+    const after = (await hostRow(h1))!;
+    expect(after.secret_hash).not.toBe(keyA);
+    expect(after.secret_hash).toBe(readAgentKey(join(h1.dir, "opt/pmon/agent.secret")).publicKey);
+    expect(after.istate).toBe(2);
+  }, 240_000);
+
   test("a host inserted by SQL with istate = 1 is deployed by the server's manager loop", async () => {
     const h4 = lab.hosts[3]!;
     await sql.query("INSERT INTO tb_monitor_host_config (rshost, istate) VALUES (?, 1)", [h4.addr]);
@@ -191,7 +222,7 @@ describe("fleet lifecycle", () => {
       const r = await hostRow(h4);
       return r && r.istate === 2 && r.last_report_at !== null ? r : undefined;
     }, 120_000, 500);
-    expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.secret_hash).toMatch(/^ed25519:/);
     expect(row.agent_version).toBe("0.1.0");
     expect((await lab.processes(h4)).some((p) => p.cmdline.includes("pmon agent"))).toBe(true);
   }, 180_000);
@@ -225,7 +256,7 @@ describe("fleet lifecycle", () => {
 
   test("remove: the agent and its files are gone, istate -1, and its reports are refused", async () => {
     const h2 = lab.hosts[1]!;
-    const secret = readFileSync(join(h2.dir, "opt/pmon/agent.secret"), "utf8").trim();
+    const secret = readAgentKey(join(h2.dir, "opt/pmon/agent.secret")).privateKeyPem;
     expect((await lab.processes(h2)).filter((p) => /pmon (agent|supervise)/.test(p.cmdline)).length).toBe(2);
     const report = await makeReport(h2.addr);
     const before = await postReport(h2.addr, secret, report);
@@ -246,33 +277,36 @@ describe("fleet lifecycle", () => {
       return a.status === 200 ? undefined : a;
     }, 30_000, 500);
     expect(after.status).toBe(403);
-    expect(after.body).toMatch(/removed_host|no_secret/);
+    expect(after.body).toMatch(/removed_host|no_key/);
   }, 60_000);
 
   test("a server of a new version redeploys every running host; a host where the new agent cannot start is rolled back and keeps reporting", async () => {
+    // a newer release than the binary under test: only a newer version starts a rollout
+    const [major, minor, patch] = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version.split(/[.-]/).map(Number) as [number, number, number];
+    const NEXT = `${major}.${minor}.${patch + 1}`;
     const next = join(dir, "pmon-next");
-    const build = await run(["make", "-s", "-C", ROOT, "build", `OUT=${next}`, "VERSION=0.1.0-next"], { timeoutMs: 300_000 });
+    const build = await run(["make", "-s", "-C", ROOT, "build", `OUT=${next}`, `VERSION=${NEXT}`], { timeoutMs: 300_000 });
     expect(build.code).toBe(0);
     const running = [lab.hosts[0]!, lab.hosts[2]!, lab.hosts[3]!, lab.hosts[4]!];
     const broken = lab.hosts[2]!; // h3
     // The new version cannot start on h3 (the supervisor treats the refused version as a crash).
-    writeFileSync(join(broken.dir, "opt/pmon/agent.env"), "PMON_SUPERVISE_REFUSE_VERSION=0.1.0-next\n");
+    writeFileSync(join(broken.dir, "opt/pmon/agent.env"), `PMON_SUPERVISE_REFUSE_VERSION=${NEXT}\n`);
 
     await stopServer();
     startServer(next, "server-v2");
     await serverUp();
     const good = running.filter((h) => h !== broken);
     for (const h of good) {
-      await waitFor(`${h.name} to report version 0.1.0-next`, async () => {
+      await waitFor(`${h.name} to report version ${NEXT}`, async () => {
         const r = await hostRow(h);
-        return r?.istate === 2 && r.agent_version === "0.1.0-next";
+        return r?.istate === 2 && r.agent_version === NEXT;
       }, 150_000, 500);
     }
     const rolled = await waitFor("h3 to be rolled back", async () => {
       const r = await hostRow(broken);
       return r?.istate === 2 && r.deploy_error.startsWith("rolled back") ? r : undefined;
     }, 150_000, 500);
-    expect(rolled.deploy_error).toContain("0.1.0-next did not report");
+    expect(rolled.deploy_error).toContain(`${NEXT} did not report`);
     // the old binary is back in place and the host still reports, on the old version
     const version = await lab.ssh(broken, "/opt/pmon/pmon --version");
     expect(version.stdout.trim()).toStartWith("0.1.0 ");
@@ -284,11 +318,11 @@ describe("fleet lifecycle", () => {
     expect(again.agent_version).toBe("0.1.0");
     // the good hosts run the new binary, and kept the old one for a rollback
     for (const h of good) {
-      expect((await lab.ssh(h, "/opt/pmon/pmon --version")).stdout.trim()).toStartWith("0.1.0-next ");
+      expect((await lab.ssh(h, "/opt/pmon/pmon --version")).stdout.trim()).toStartWith(`${NEXT} `);
       expect((await lab.ssh(h, "/opt/pmon/pmon.prev --version")).stdout.trim()).toStartWith("0.1.0 ");
     }
     const [versions] = await sql.query("SELECT version FROM tb_monitor_version ORDER BY id DESC LIMIT 1");
-    expect((versions as { version: string }[])[0]!.version).toBe("0.1.0-next");
+    expect((versions as { version: string }[])[0]!.version).toBe(NEXT);
   }, 400_000);
 
   test("a host set to istate = 0 by SQL is removed by the server's manager loop", async () => {

@@ -34,6 +34,18 @@ const healthz = (port: number) => healthzOf(host, port);
 const mainPid = async () => Number((await host.must(["systemctl", "show", "-P", "MainPID", "pmon-server.service"])).trim());
 const stat = async (path: string) => (await host.must(["stat", "-c", "%U %G %a", path])).trim();
 
+/**
+ * `pid` runs the packaged /usr/bin/pmon: the very same file (device and inode). The path the kernel shows for
+ * /proc/PID/exe of a sandboxed service (its own mount namespace) is built up to the outermost root, so when
+ * the host itself was booted from a chroot it carries that directory in front of /usr/bin/pmon.
+ */
+async function expectPackagedBinary(pid: number): Promise<void> {
+  expect(pid).toBeGreaterThan(0);
+  const [exe, packaged] = (await host.must(["stat", "-L", "-c", "%d:%i", `/proc/${pid}/exe`, "/usr/bin/pmon"])).trim().split("\n");
+  expect(exe).toBe(packaged!);
+  expect((await host.must(["readlink", `/proc/${pid}/exe`])).trim()).toEndWith("/usr/bin/pmon");
+}
+
 beforeAll(async () => {
   binSha = sha256(requireBinary());
   outDir = mkdtempSync(join(tmpdir(), "pmon-package-"));
@@ -73,7 +85,7 @@ describe("the .deb on a systemd host", () => {
     await waitFor("/healthz of the packaged server", () => healthz(9300), 30_000);
     const pid = await mainPid();
     expect((await host.must(["stat", "-c", "%U", `/proc/${pid}`])).trim()).toBe("pmon");
-    expect((await host.must(["readlink", `/proc/${pid}/exe`])).trim()).toBe("/usr/bin/pmon");
+    await expectPackagedBinary(pid);
     await waitFor("the server's store in /var/lib/pmon", () => existsSync(join(host.root, "var/lib/pmon/pmon.db")), 10_000);
   }, 180_000);
 
@@ -92,7 +104,7 @@ describe("the .deb on a systemd host", () => {
       }
     }, 90_000); // the packaged config's interval: 30 s plus up to 5 s of jitter
     const pid = Number((await host.must(["systemctl", "show", "-P", "MainPID", "pmon-agent.service"])).trim());
-    expect((await host.must(["readlink", `/proc/${pid}/exe`])).trim()).toBe("/usr/bin/pmon");
+    await expectPackagedBinary(pid);
   }, 150_000);
 
   test("the packaged units are the init/ units with packaged paths, sandbox included", () => {

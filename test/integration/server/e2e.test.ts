@@ -46,8 +46,11 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
 
   const host = (await db.query<Record<string, unknown>>("SELECT * FROM tb_monitor_host_config WHERE rshost = 'e2e-1'"))[0]!;
   expect(Number(host.istate)).toBe(2);
-  expect(String(host.secret_hash)).toMatch(/^[0-9a-f]{64}$/);
-  expect(readFileSync(secretFile, "utf8").trim()).not.toBe(host.secret_hash);
+  // the store holds the host's public key; the key file holds the private key and the pinned server key
+  expect(String(host.secret_hash)).toMatch(/^ed25519:[A-Za-z0-9+/]{43}=$/);
+  expect(readFileSync(secretFile, "utf8")).toContain("BEGIN PRIVATE KEY");
+  expect(readFileSync(secretFile, "utf8")).not.toContain(String(host.secret_hash));
+  expect(readFileSync(secretFile, "utf8")).toMatch(/^server-key ed25519:/m);
   expect(Math.abs(Date.now() - Number(host.last_report_at))).toBeLessThan(60_000);
   expect(host.agent_version).toBe("0.1.0");
 
@@ -101,7 +104,7 @@ test("server, enroll --no-deploy and agent: rows in every table, legacy units, c
   expect(server.text()).toContain("stopped");
 }, 120_000);
 
-test("expected failures are one line and exit 1: no secret, bad listen address, port taken, bad host name", async () => {
+test("expected failures are one line: no secret, bad listen address, bad host name (2: configuration or usage), port taken (1)", async () => {
   const run = async (args: string[]) => {
     const p = spawnPmon(args, join(dir, `cli-${args[0]}-${Date.now()}.log`));
     const code = await p.exited;
@@ -109,13 +112,13 @@ test("expected failures are one line and exit 1: no secret, bad listen address, 
     return { code, errors, stack: /\n\s+at /.test(p.text()) };
   };
   const noSecret = await run(["agent", "--server", "http://127.0.0.1:9", "--data-dir", join(dir, "nosecret")]);
-  expect(noSecret.code).toBe(1);
+  expect(noSecret.code).toBe(2);
   expect(noSecret.errors.length).toBe(1);
-  expect(noSecret.errors[0]).toContain("secret file");
+  expect(noSecret.errors[0]).toContain("key file");
   expect(noSecret.stack).toBe(false);
 
   const badListen = await run(["server", "--listen", "nonsense", "--data-dir", join(dir, "badlisten")]);
-  expect(badListen.code).toBe(1);
+  expect(badListen.code).toBe(2);
   expect(badListen.errors[0]).toContain("server.listen");
 
   const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -126,6 +129,6 @@ test("expected failures are one line and exit 1: no secret, bad listen address, 
   expect(taken.stack).toBe(false);
 
   const badHost = await run(["enroll", "--no-deploy", "bad host!", "--secret-out", join(dir, "bad.secret"), "--data-dir", join(dir, "badhost")]);
-  expect(badHost.code).toBe(1);
+  expect(badHost.code).toBe(2);
   expect(badHost.errors.length).toBe(1);
 }, 60_000);

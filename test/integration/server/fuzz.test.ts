@@ -10,7 +10,7 @@ import { loadConfig } from "../../../src/config/load.ts";
 import type { ResolvedConfig } from "../../../src/config/schema.ts";
 import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
-import { HEADERS, ROUTES, hashSecret, signedHeaders } from "../../../src/protocol/api.ts";
+import { HEADERS, ROUTES, hashSecret, newKeyPair, signedHeaders } from "../../../src/protocol/api.ts";
 import type { Db } from "../../../src/store/db.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { createServerCore, runServer, type ServerCore, type ServerHandle } from "../../../src/server/run.ts";
@@ -34,7 +34,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pmon-fuzz-"));
   config = loadConfig(undefined, {
     env: {},
-    overrides: { "server.storage": maria.url, "server.data_dir": dir, "server.max_body_mb": 1, "server.listen": "127.0.0.1:0" },
+    overrides: { "server.storage": maria.url, "server.data_dir": dir, "server.max_body_mb": 1, "server.listen": "127.0.0.1:0", "server.host_reports_per_s": 1000 },
   });
   db = await openStore(config.server, log);
   secret = await registerHostWithSecret(db, HOST);
@@ -182,7 +182,7 @@ function cases(n: number): Case[] {
         break;
       }
       case "badsig":
-        out.push({ kind, request: sign(report, { secret: pick(["wrong", otherSecret, secret + "x"]) }), status: 401, code: "bad_signature" });
+        out.push({ kind, request: sign(report, { secret: pick([newKeyPair().privateKeyPem, otherSecret]) }), status: 401, code: "bad_signature" });
         break;
       case "wronghost":
         // correctly signed by HOST, but claiming to be OTHER's report

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { Db } from "../../../src/store/db.ts";
 import { deleteHost, getHost, ISTATE, listHosts, recordReportSeen, registerHost, setHostState } from "../../../src/store/hosts.ts";
-import { heartbeat, liveServers } from "../../../src/store/servers.ts";
+import { heartbeat, lastHeartbeat, liveServers } from "../../../src/store/servers.ts";
 import { latestVersion, recordVersion } from "../../../src/store/versions.ts";
 import { BACKENDS, openMigrated } from "../../helpers/store/backends.ts";
 
@@ -66,5 +66,7 @@ describe.each(BACKENDS)("hosts on $name", (backend) => {
     await heartbeat(db, { serverId: "s1", address: "10.0.0.1:9300", version: "0.1.0", startedAt: T0 }, T0 + 60_000);
     expect((await liveServers(db, T0 + 30_000)).map((s) => [s.server_id, s.a_time])).toEqual([["s1", T0 + 60_000]]);
     expect((await liveServers(db, T0)).length).toBe(2);
+    // the newest heartbeat of any server, fresh or not: what `pmon status` judges the server by
+    expect(await lastHeartbeat(db)).toMatchObject({ server_id: "s1", address: "10.0.0.1:9300", a_time: T0 + 60_000, started_at: T0 });
   });
 });

@@ -2,6 +2,7 @@
 // their pmon agent (not silent, not a failure), `pmon top --at` reads its process rows (the pid it
 // kept in rsport, memory as the whole GB it stored, what it never measured as "-"), and once a host is
 // enrolled, old and new rows answer together. In-process on MariaDB, then through the compiled binary.
+import { heartbeat } from "../../../src/store/servers.ts";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createLogger } from "../../../src/log.ts";
 import type { Db } from "../../../src/store/db.ts";
@@ -80,8 +81,10 @@ describe("before any host is enrolled", () => {
     expect(renderTop(net, { colour: false })).toMatch(/10\.0\.0\.5\s+4242\s+-\s+-\s+-\s+/);
   });
 
-  test("through the compiled binary: status exits 0 with the waiting hosts, top --at '1 day ago' prints the old processes", () => {
-    const s = pmon(["status", "--from", "store"]);
+  test("through the compiled binary: status exits 0 with the waiting hosts, top --at '1 day ago' prints the old processes", async () => {
+    // a pmon server runs against the migrated database (without one, status says so and exits 3)
+    await heartbeat(db, { serverId: "s", address: "127.0.0.1:9300", version: "0.1.0", startedAt: Date.now() });
+    const s = pmon(["status", "--source", "store"]);
     expect(s.stderr).toBe("");
     expect(s.code).toBe(0);
     expect(s.stdout).toMatch(/^10\.0\.0\.5\s+waiting\s+-\s+24h\s+28\.0%\s+8\.00\s+64\.5%\s+83% \/dev\/sdb1\s+-\s+-\s+mysqld pid 4242 250\.0%$/m);

@@ -1,5 +1,6 @@
 // writeReports on both backends: every legacy table gets the right rows in the legacy units, the
 // same report id is stored once, and a report the database rejects leaves no row behind.
+import { sampleSpan } from "../../../src/store/sample-span.ts";
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { openDb, StoreUnavailableError, type Db } from "../../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
@@ -125,6 +126,9 @@ describe.each(BACKENDS)("writeReports on $name", (backend) => {
     expect(c.tb_monitor_host_info).toBe(2);
     expect(c.tb_monitor_process_io_info).toBe(2 * r.processes.length);
     expect(c.tb_monitor_report_seen).toBe(2);
+    // where this host's data starts and ends (what an empty `pmon top` names)
+    expect(await sampleSpan(db, host)).toEqual({ first: T0, last: T0 + 30_000 });
+    expect(await sampleSpan(db, "no-such-host")).toEqual({ first: null, last: null });
     // the same id from another host is a different report
     expect(await writeReports(db, [{ report: { ...r, host: "dup-host-2" }, receivedAt: T0 }])).toEqual(["stored"]);
   });

@@ -9,6 +9,7 @@ import { openDb } from "../../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
 import { writeReports } from "../../../src/store/reports.ts";
 import { migrate } from "../../../src/store/migrate.ts";
+import { heartbeat } from "../../../src/store/servers.ts";
 import { requireBinary } from "../../helpers/binary.ts";
 import { fleetReport, writeFleet } from "../../helpers/view/fleet.ts";
 import { expectGolden } from "../../helpers/view/golden.ts";
@@ -22,6 +23,8 @@ async function store(name: string, fill: (db: ReturnType<typeof openDb>) => Prom
   mkdirSync(dataDir, { recursive: true });
   const db = openDb(`sqlite:${join(dataDir, "pmon.db")}`);
   await migrate(db);
+  // a server running against the store: its heartbeat is fresh (status exits 3 without one)
+  await heartbeat(db, { serverId: "test", address: "127.0.0.1:9", version: "0.1.0", startedAt: Date.now() });
   await fill(db);
   await db.close();
   const config = join(tmp, `${name}.toml`);
@@ -60,11 +63,15 @@ describe("pmon status", () => {
     expect(r.stdout).not.toContain("\x1b[");
     const json = JSON.parse(pmon(fleet, "status", "--json").stdout);
     // the fixture's reports are from 2026-11-24: by now every running host is silent
-    expect(json.hosts.map((h: { host: string; state: string }) => `${h.host}=${h.state}`)).toEqual(["bad1=failed", "db1=silent", "db2=silent", "old1=removed", "web1=pending"]);
+    expect(json.hosts.map((h: { host: string; state: string }) => `${h.host}=${h.state}`)).toEqual(["bad1=failed", "db1=silent", "db2=silent", "web1=pending"]);
+    // removed hosts only with --all
+    const all = JSON.parse(pmon(fleet, "status", "--json", "--all").stdout);
+    expect(all.hosts.map((h: { host: string; state: string }) => `${h.host}=${h.state}`)).toContain("old1=removed");
+    expect(pmon(fleet, "status").stdout).not.toContain("old1");
   });
 
   test("exits 0 when every host is fine", () => {
-    const r = pmon(healthy, "status", "--from", "store");
+    const r = pmon(healthy, "status", "--source", "store");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\nok1\s+running\s+0\.1\.0\s+\d+s\s+45\.0%/);
@@ -76,7 +83,7 @@ describe("pmon status", () => {
     const r = pmon(empty, "status");
     expect(r.code).toBe(0);
     expectGolden("status-empty.txt", r.stdout);
-    expect(JSON.parse(pmon(empty, "status", "--json").stdout)).toEqual({ hosts: [] });
+    expect(JSON.parse(pmon(empty, "status", "--json").stdout)).toMatchObject({ hosts: [], server: { up: true } });
   });
 
   test("colour only when asked (or on a terminal)", () => {
@@ -84,12 +91,12 @@ describe("pmon status", () => {
     expect(r.stdout).toContain("\x1b[32mrunning");
   });
 
-  test("--from api without a server is one clear line, exit 1", () => {
-    const r = pmon(fleet, "status", "--from", "api");
-    expect(r.code).toBe(1);
+  test("--source api without the operator secret is one clear line, exit 2 (configuration)", () => {
+    const r = pmon(fleet, "status", "--source", "api");
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/operator secret|cannot reach/);
+    expect(r.stderr).toMatch(/operator secret/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -97,7 +104,7 @@ describe("pmon status", () => {
     const config = join(tmp, "nostore.toml");
     writeFileSync(config, `[server]\ndata_dir = ${JSON.stringify(join(tmp, "nowhere"))}\nurl = "http://127.0.0.1:9"\noperator_secret_file = ${JSON.stringify(join(tmp, "nowhere.secret"))}\n`);
     const r = pmon(config, "status");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("nowhere.secret");
   });
 });
@@ -121,9 +128,9 @@ describe("pmon top", () => {
     expect(r.rows[0]).toMatchObject({ host: "db2", pid: 3001, instance: "8080", comm: "java", value: 300, share: 0.75 });
   });
 
-  test("an empty store", () => {
+  test("an empty store: nothing found is exit 1", () => {
     const r = pmon(empty, "top", "--at", "2026-11-24 03:00");
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expectGolden("top-empty.txt", r.stdout);
   });
 
@@ -135,9 +142,9 @@ describe("pmon top", () => {
     [["--from", "now", "--to", "1h ago"], /--from must be before --to/],
     [["--host", "a b"], /not a valid host/],
   ] as [string[], RegExp][]) {
-    test(`bad input ${args.join(" ")} is one line, exit 1`, () => {
+    test(`bad input ${args.join(" ")} is one line, exit 2`, () => {
       const r = pmon(fleet, "top", ...args);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     });

@@ -178,9 +178,9 @@ describe("the old dashboard's query shapes on pmon's tables (MariaDB: -> rewritt
 });
 
 describe("status and top on the rows the real pipeline wrote", () => {
-  test("pmon status --from api (GET /v1/hosts with the operator secret) agrees with --from store", () => {
-    const api = live.pmon(["status", "--from", "api", "--json"]);
-    const store = live.pmon(["status", "--from", "store", "--json"]);
+  test("pmon status --source api (GET /v1/hosts with the operator secret) agrees with --source store", () => {
+    const api = live.pmon(["status", "--source", "api", "--json"]);
+    const store = live.pmon(["status", "--source", "store", "--json"]);
     expect(api.stderr).toBe("");
     const a = JSON.parse(api.stdout).hosts as { host: string; state: string; agent_version: string | null; top_process: unknown }[];
     const s = JSON.parse(store.stdout).hosts as typeof a;

@@ -10,6 +10,7 @@ import { migrate } from "../../../src/store/migrate.ts";
 import { HOST_STATES, isProblem } from "../../../src/protocol/api.ts";
 import { hostStateCounts, hostStatuses } from "../../../src/store/status.ts";
 import { renderStatus } from "../../../src/view/status.ts";
+import { sampleSpan } from "../../../src/store/sample-span.ts";
 import { renderTop } from "../../../src/view/top.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
 import { NOW, writeFleet } from "../../helpers/view/fleet.ts";
@@ -87,7 +88,8 @@ describe.each(backends)("%s", (_name, makeUrl) => {
     expectGolden("status-empty.txt", renderStatus([], { colour: false }));
     const top = await topAt(empty, { by: "cpu", limit: 10, at: NOW });
     expect(top.rows).toEqual([]);
-    expectGolden("top-empty.txt", renderTop(top, { colour: false }));
+    // as `pmon top` renders it: the window searched and the store's (empty) span
+    expectGolden("top-empty.txt", renderTop(top, { colour: false, window: { from: NOW - 600_000, to: NOW }, span: await sampleSpan(empty) }));
   });
 
   test("top --at across the fleet uses each host's sample at or before the time", async () => {

@@ -8,7 +8,7 @@ import { runAgentLoop, type RoundResult } from "../../../src/agent/loop.ts";
 import { Spool } from "../../../src/agent/spool.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
 import { createLogger } from "../../../src/log.ts";
-import { EXIT_UPGRADE } from "../../../src/protocol/api.ts";
+import { EXIT_UPGRADE, newKeyPair } from "../../../src/protocol/api.ts";
 import { VERSION } from "../../../src/version.ts";
 import { validReport } from "../../helpers/server/fixtures.ts";
 import { deadUrl, startTestServer, until, type TestServer } from "../../helpers/agent/harness.ts";
@@ -45,7 +45,7 @@ function agent(host: string, servers: string[], opts: { intervalMs?: number; col
       inFlight--;
       return validReport(host, `${host}-${++seq}`, Date.now(), 1);
     },
-    transport: createTransport({ servers, secret: opts.secret ?? srv.secrets[host]!, log, timeoutMs: 5000 }),
+    transport: createTransport({ servers, secret: opts.secret ?? srv.secrets[host]!, serverKeys: srv.serverKeys, log, timeoutMs: 5000 }),
     spool,
     log,
     version: VERSION,
@@ -94,7 +94,7 @@ describe("agent loop", () => {
   });
 
   test("a report the server refuses for good is dropped, not spooled", async () => {
-    const a = agent("a3", [srv.url], { secret: "not-the-secret" });
+    const a = agent("a3", [srv.url], { secret: newKeyPair().privateKeyPem });
     await until(() => a.rounds.length >= 3, 30_000, "3 rounds");
     a.stop.abort();
     const { stats } = await a.done;
@@ -105,7 +105,7 @@ describe("agent loop", () => {
 
   test("a server of another version makes the agent exit with EXIT_UPGRADE", async () => {
     srv.mode = "override";
-    srv.override = () => Response.json({ ok: true, server_version: "99.0.0" });
+    srv.override = (req) => srv.signedReply(req, 200, { ok: true, server_version: "99.0.0" });
     const a = agent("a4", [srv.url]);
     const { exitCode } = await a.done;
     srv.mode = "up";
@@ -114,7 +114,7 @@ describe("agent loop", () => {
 
   test("an agent whose clock is an hour off learns the server's time from the stale refusal", async () => {
     const skewed = () => Date.now() - 3_600_000;
-    const t = createTransport({ servers: [srv.url], secret: srv.secrets.a1!, log, now: skewed });
+    const t = createTransport({ servers: [srv.url], secret: srv.secrets.a1!, serverKeys: srv.serverKeys, log, now: skewed });
     const report = validReport("a1", "a1-clock-1", skewed(), 1);
     const out = await t.send(JSON.stringify(report), { host: "a1", replay: false });
     expect(out.result.kind).toBe("delivered");

@@ -1,5 +1,6 @@
 // The alert loop as `pmon server` runs it: the timer, the store the server opened, real reports over
 // HTTP, short intervals. A host that stops reporting gets its alert; reporting again brings one recovery.
+import { serverKeysOf } from "../../helpers/keys.ts";
 import { afterAll, expect, it } from "bun:test";
 import { join } from "node:path";
 import { postReport } from "../../../src/client/api.ts";
@@ -46,7 +47,7 @@ it("pmon server's alert loop: silent alert, recovery, witnesses in replies, coun
   let seq = 0;
   const post = async () => {
     const r = makeReport("loop-h1", `loop-${++seq}`, Date.now());
-    return postReport(server!.url, { secret, host: r.host, json: JSON.stringify(r), timeMs: Date.now() });
+    return postReport(server!.url, { secret, serverKeys: serverKeysOf(dir), host: r.host, json: JSON.stringify(r), timeMs: Date.now() });
   };
   // the reply names the witnesses (the host list is loaded just after start, so allow a few tries)
   let witnesses: unknown;

@@ -5,12 +5,13 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hashSecret } from "../../../src/protocol/api.ts";
+import { readAgentKey } from "../../../src/keys/agent-key.ts";
 import { decodeReport } from "../../../src/protocol/report.ts";
 import { openDb, type Db } from "../../../src/store/db.ts";
 import { getHost, ISTATE, recordReportSeen, registerHost, setHostState } from "../../../src/store/hosts.ts";
 import { writeReports } from "../../../src/store/reports.ts";
 import { migrate } from "../../../src/store/migrate.ts";
+import { heartbeat } from "../../../src/store/servers.ts";
 import { VERSION } from "../../../src/version.ts";
 import { pmonInProcess } from "../../helpers/cli.ts";
 import { makeProcess, makeReport } from "../../helpers/reports.ts";
@@ -23,12 +24,13 @@ let n = 0;
 let dataDir = "";
 let config = "";
 
-/** A fresh data_dir with a migrated SQLite store, and a config file pointing at it. */
+/** A fresh data_dir with a migrated SQLite store with a running server's heartbeat, and a config file pointing at it. */
 beforeEach(async () => {
   dataDir = join(tmp, `case${++n}`);
   mkdirSync(dataDir, { recursive: true });
   const db = openDb(`sqlite:${join(dataDir, "pmon.db")}`);
   await migrate(db);
+  await heartbeat(db, { serverId: "test", address: "127.0.0.1:9", version: VERSION, startedAt: Date.now() });
   await db.close();
   config = join(dataDir, "pmon.toml");
   // server.url is a closed port: nothing may need the API when the store file exists
@@ -60,11 +62,11 @@ describe("pmon (no subcommand work)", () => {
     expect(r.stdout).toContain("EXAMPLES");
   });
 
-  test("an unknown subcommand exits 1 with the usage and the reason", async () => {
+  test("an unknown subcommand exits 2 naming it and where the usage is", async () => {
     const r = await pmonInProcess(["bogus"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("Unknown command");
-    expect(r.stdout).toContain("USAGE");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "bogus"');
+    expect(r.stderr).toContain("pmon --help");
   });
 });
 
@@ -93,13 +95,13 @@ describe("pmon status", () => {
     expect(hosts.map((h) => [h.host, h.state, h.deploy_error])).toEqual([["bad1", "failed", "ssh: connection refused"]]);
   });
 
-  test("--from api against a closed port: one line on stderr, exit 1, nothing on stdout", async () => {
+  test("--source api against a closed port: one line on stderr, exit 3 (server down), nothing on stdout", async () => {
     writeFileSync(join(dataDir, "operator.secret"), "s3cret\n");
-    const r = await pmon("status", "--from", "api");
-    expect(r.code).toBe(1);
+    const r = await pmon("status", "--source", "api");
+    expect(r.code).toBe(3);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("cannot reach http://127.0.0.1:9");
+    expect(r.stderr).toContain("cannot reach the pmon server at http://127.0.0.1:9: connection refused");
   });
 });
 
@@ -121,34 +123,36 @@ describe("pmon top", () => {
     expect(result.rows.map((row) => [row.host, row.pid, row.comm])).toEqual([["h1", 20, "burner"]]);
   });
 
-  test("a bad --by is a one-line error with exit 1", async () => {
+  test("a bad --by is a one-line usage error with exit 2", async () => {
     const r = await pmon("top", "--by", "disk");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('--by must be one of cpu, mem, io, net, got "disk"');
     expect(r.stderr).not.toContain("    at ");
   });
 });
 
 describe("pmon enroll --no-deploy and pmon remove", () => {
-  test("enroll registers the host as running and writes a 0600 secret whose hash is stored", async () => {
+  test("enroll registers the host as running and writes a 0600 key file whose public key is stored", async () => {
     const secretFile = join(dataDir, "secrets", "db7.secret");
     const r = await pmon("enroll", "--no-deploy", "db7", "--secret-out", secretFile);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("registered db7");
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
-    const secret = readFileSync(secretFile, "utf8").trim();
+    const key = readAgentKey(secretFile);
     const host = await withDb((db) => getHost(db, "db7"));
     expect(host?.istate).toBe(ISTATE.running);
-    expect(host?.secret_hash).toBe(hashSecret(secret));
+    expect(host?.secret_hash).toBe(key.publicKey);
+    // the file also pins this server's reply key
+    expect(key.serverKeys).toHaveLength(1);
     expect(host?.deployed_by_pmon).toBeFalsy();
   });
 
-  test("enroll refuses a bad host name and a missing --secret-out, and stores nothing", async () => {
+  test("enroll refuses a bad host name and a missing --secret-out (exit 2), and stores nothing", async () => {
     const bad = await pmon("enroll", "--no-deploy", "bad host;", "--secret-out", join(dataDir, "x"));
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("not a valid host name or address");
     const noOut = await pmon("enroll", "--no-deploy", "db8");
-    expect(noOut.code).toBe(1);
+    expect(noOut.code).toBe(2);
     expect(noOut.stderr).toContain("needs --secret-out");
     expect(await withDb((db) => db.query("SELECT rshost FROM tb_monitor_host_config"))).toEqual([]);
   });
@@ -163,9 +167,9 @@ describe("pmon enroll --no-deploy and pmon remove", () => {
     expect(host?.secret_hash).toBe("");
   });
 
-  test("remove of a host that is not enrolled: exit 1, one line, nothing changed", async () => {
+  test("remove of a host that is not enrolled: exit 2 (usage), one line, nothing changed", async () => {
     const r = await pmon("remove", "nothere");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("pmon remove: nothere is not enrolled");
     expect(r.stdout).toBe("");
   });

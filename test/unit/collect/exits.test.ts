@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ExitAccounting, subtractByThreadSums, type ExitSource, type ExitWindow } from "../../../src/collect/exits.ts";
+import { ExitAccounting, refusedBecause, subtractByThreadSums, type ExitSource, type ExitWindow } from "../../../src/collect/exits.ts";
 import type { ProcessSample, ProcState } from "../../../src/collect/processes.ts";
 import { createProcFs } from "../../../src/procfs/fs.ts";
 import type { TaskExit } from "../../../src/net/taskstats.ts";
@@ -208,5 +208,23 @@ describe("the /proc fallback (no taskstats)", () => {
     subtractByThreadSums({ ...window([born]), fs: createProcFs(root) });
     expect(born.state.childReadBytes).toBe(10 * MiB);
     expect(born.readBytesPerS).toBeCloseTo(MiB / DT, 6); // born in the window: its rate started from 0
+  });
+});
+
+describe("why the kernel refused the taskstats listener", () => {
+  const host = { initialPid: true, initialUser: true };
+  test.each([
+    ["root without CAP_NET_ADMIN on the host", 1, host, "no_cap_net_admin", "needs CAP_NET_ADMIN"],
+    ["EACCES as EPERM", 13, host, "no_cap_net_admin", "needs CAP_NET_ADMIN"],
+    ["a container's root (another PID namespace)", 22, { initialPid: false, initialUser: true }, "not_initial_pid_namespace", "initial PID and user namespaces only"],
+    ["a container's user without CAP_NET_ADMIN: granting it would not help", 1, { initialPid: false, initialUser: true }, "not_initial_pid_namespace", "initial PID and user namespaces only"],
+    ["root of another user namespace", 1, { initialPid: true, initialUser: false }, "not_initial_user_namespace", "needs CAP_NET_ADMIN in the initial user namespace"],
+    ["EINVAL where /proc does not say which namespace", 22, { initialPid: undefined, initialUser: undefined }, "refused", "initial PID and user namespaces only"],
+    ["no TASKSTATS family", 2, { initialPid: false, initialUser: false }, "no_taskstats_family", "no TASKSTATS family"],
+    ["anything else keeps its message", 0, host, "error", "socket: boom"],
+  ] as const)("%s", (_, errno, ns, code, why) => {
+    const r = refusedBecause(errno, ns, "socket: boom");
+    expect(r.code).toBe(code);
+    expect(r.why).toContain(why);
   });
 });

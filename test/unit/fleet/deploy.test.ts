@@ -8,6 +8,7 @@ import { loadConfig } from "../../../src/config/load.ts";
 import { deployHost, type DeployContext, type HostState } from "../../../src/deploy/deploy.ts";
 import { DeployError, sshTarget, type Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
+import { newKeyPair } from "../../../src/protocol/api.ts";
 
 interface SimHost {
   current: string; // version of <dir>/pmon, "" = none
@@ -19,6 +20,8 @@ interface SimHost {
   scripts: string[];
   uploads: { file: string; args: string }[];
   state: HostState;
+  /** the public key of the host's key file, "" = none */
+  key: string;
 }
 
 const NEW = "0.2.0";
@@ -27,6 +30,8 @@ const work = mkdtempSync(join(tmpdir(), "pmon-deploy-test-"));
 const binaryPath = join(work, "pmon");
 writeFileSync(binaryPath, "pmon binary ".repeat(10_000));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+const KEY_A = newKeyPair().publicKey;
+const KEY_B = newKeyPair().publicKey;
 const config = loadConfig(undefined, { env: {}, overrides: { "agent.interval_s": 2, "agent.jitter_s": 0 } });
 
 function sim(h: Partial<SimHost> = {}): SimHost {
@@ -36,7 +41,8 @@ function sim(h: Partial<SimHost> = {}): SimHost {
     broken: new Set(),
     scripts: [],
     uploads: [],
-    state: { istate: 1, hasSecretHash: true, agentVersion: "0.1.0", lastReportAt: 1000 },
+    state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: 1000 },
+    key: KEY_A,
     ...h,
   };
 }
@@ -54,9 +60,11 @@ function context(host: SimHost): DeployContext {
       : cmd.includes('echo "arch=') ? "probe"
       : cmd.includes("start_client") ? "legacy"
       : cmd.includes("ln -f pmon pmon.prev") ? "install"
-      : cmd.includes("IFS= read -r secret") ? "config"
+      : cmd.includes("--init-key") ? `key-${argv.at(-1)!.split(" ").at(-1)!.replace(/'/g, "")}`
+      : cmd.includes("the host has no agent key") ? "config"
       : cmd.includes("pmon supervise") ? "start"
       : cmd.includes("pmon.failed") ? "rollback"
+      : cmd.includes("journalctl -u pmon-agent") ? "log-tail"
       : cmd.includes("mkdir -p") ? "prepare"
       : "other";
     host.scripts.push(step);
@@ -83,13 +91,30 @@ function context(host: SimHost): DeployContext {
       case "start":
         report();
         break;
+      case "log-tail":
+        // what an agent that cannot reach its server logs
+        return { code: 0, stderr: "", stdout: host.current ? "[info] [agent] reporting every 2 s\n[warn] [agent] http://127.0.0.1:9399: network\n" : "" };
+      case "key-keep":
+        host.key ||= newKeyPair().publicKey;
+        return { code: 0, stdout: `${host.key}\n`, stderr: "" };
+      case "key-rekey":
+        host.key = newKeyPair().publicKey;
+        return { code: 0, stdout: `${host.key}\n`, stderr: "" };
+      case "key-show":
+        return { code: 0, stdout: host.key ? `${host.key}\n` : "", stderr: "" };
     }
     return { code: 0, stdout: "", stderr: "" };
   };
   return {
     config,
     log: createLogger("silent"),
-    store: { getHost: async () => host.state, newSecret: async () => "s3cret" },
+    store: {
+      getHost: async () => host.state,
+      setPublicKey: async (_h, publicKey) => {
+        host.state = { ...host.state, publicKey };
+      },
+    },
+    serverKeys: [KEY_B],
     binaryPath,
     payloadDir: join(work, "payload"),
     versionLine: `${NEW} (c)`,
@@ -119,7 +144,7 @@ describe("deployHost", () => {
     const h = sim();
     const r = await deployHost(context(h), request);
     expect(r).toMatchObject({ copied: true, previousVersion: "0.1.0", systemd: false });
-    expect(h.scripts).toEqual(["probe", "prepare", "upload", "install", "legacy", "config", "start"]);
+    expect(h.scripts).toEqual(["probe", "prepare", "upload", "install", "legacy", "key-keep", "config", "start"]);
     expect(h.state.agentVersion).toBe(NEW);
   });
 
@@ -141,7 +166,7 @@ describe("deployHost", () => {
   });
 
   test("a host already on this version gets no copy", async () => {
-    const h = sim({ current: NEW, state: { istate: 1, hasSecretHash: true, agentVersion: NEW, lastReportAt: 5 } });
+    const h = sim({ current: NEW, state: { istate: 1, publicKey: KEY_A, agentVersion: NEW, lastReportAt: 5 } });
     const r = await deployHost(context(h), request);
     expect(r.copied).toBe(false);
     expect(h.scripts).not.toContain("upload");
@@ -151,7 +176,8 @@ describe("deployHost", () => {
     const h = sim({ broken: new Set([NEW]) });
     const e = await failure(deployHost(context(h), request));
     expect(e.kind).toBe("rolled-back");
-    expect(e.message).toBe(`rolled back to 0.1.0: agent ${NEW} did not report (no report within 14 s)`);
+    // the agent's own log lines say why it did not report
+    expect(e.message).toBe(`rolled back to 0.1.0: agent ${NEW} did not report (no report within 14 s; its log on the host ends: [info] [agent] reporting every 2 s | [warn] [agent] http://127.0.0.1:9399: network)`);
     expect(h.current).toBe("0.1.0");
     expect(h.state.agentVersion).toBe("0.1.0");
     expect(h.scripts.slice(-2)).toEqual(["rollback", "start"]);
@@ -174,10 +200,60 @@ describe("deployHost", () => {
   });
 
   test("a first install that does not report fails without a rollback", async () => {
-    const h = sim({ current: "", broken: new Set([NEW]), state: { istate: 1, hasSecretHash: false, agentVersion: "", lastReportAt: null } });
+    const h = sim({ current: "", broken: new Set([NEW]), state: { istate: 1, publicKey: "", agentVersion: "", lastReportAt: null } });
     const e = await failure(deployHost(context(h), request));
     expect(e.kind).toBe("no-report");
-    expect(e.message).toBe("agent did not report: no report within 14 s");
+    expect(e.message).toBe("agent did not report: no report within 14 s; its log on the host ends: [info] [agent] reporting every 2 s | [warn] [agent] http://127.0.0.1:9399: network");
     expect(h.scripts).not.toContain("rollback");
+  });
+});
+
+describe("host keys", () => {
+  const recent = 1_000_000 - 5_000;
+
+  test("a host that holds a pmon key and reported recently is refused when the machine reached has another key; nothing changes", async () => {
+    const h = sim({ key: KEY_B, state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("rekey-refused");
+    expect(e.message).toContain("pmon enroll --rekey h1");
+    expect(h.scripts).toEqual(["probe", "key-show"]);
+    expect(h.state.publicKey).toBe(KEY_A);
+  });
+
+  test("the same with a machine that has no pmon at all", async () => {
+    const h = sim({ current: "", key: "", state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
+    const e = await failure(deployHost(context(h), request));
+    expect(e.kind).toBe("rekey-refused");
+    expect(e.message).toContain("has no pmon key");
+    expect(h.scripts).toEqual(["probe"]);
+  });
+
+  test("--rekey replaces the key; the new public key is stored and the private one never leaves the host", async () => {
+    const h = sim({ key: KEY_A, state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
+    await deployHost(context(h), { ...request, rekey: true });
+    expect(h.key).not.toBe(KEY_A);
+    expect(h.state.publicKey).toBe(h.key);
+    expect(h.scripts).toContain("key-rekey");
+  });
+
+  test("the same key on the machine: deployed, key unchanged", async () => {
+    const h = sim({ key: KEY_A, state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: recent } });
+    await deployHost(context(h), request);
+    expect(h.state.publicKey).toBe(KEY_A);
+    expect(h.scripts).toEqual(["probe", "key-show", "prepare", "upload", "install", "legacy", "key-keep", "config", "start"]);
+  });
+
+  test("a host with no pmon key in the store (registered by SQL or the old tool) enrolls as before", async () => {
+    const h = sim({ key: "", state: { istate: 1, publicKey: "", agentVersion: "", lastReportAt: recent } });
+    await deployHost(context(h), request);
+    expect(h.key).toMatch(/^ed25519:/);
+    expect(h.state.publicKey).toBe(h.key);
+  });
+
+  test("a silent host whose key file was lost gets a new key without --rekey", async () => {
+    const h = sim({ key: "", state: { istate: 1, publicKey: KEY_A, agentVersion: "0.1.0", lastReportAt: 1000 } });
+    await deployHost(context(h), request);
+    expect(h.state.publicKey).toBe(h.key);
+    expect(h.key).not.toBe(KEY_A);
   });
 });

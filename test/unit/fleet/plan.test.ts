@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
+import { newKeyPair } from "../../../src/protocol/api.ts";
 import { agentServers, renderAgentConfig } from "../../../src/deploy/agent-config.ts";
 import { chooseSystemd, incompatibility, reportDeadlineMs } from "../../../src/deploy/deploy.ts";
 import { chooseCodec } from "../../../src/deploy/payload.ts";
@@ -145,7 +146,7 @@ describe("host probe", () => {
 });
 
 describe("agent config", () => {
-  test("carries servers, host id, secret file, interval and thresholds, never [server] or alert channels", () => {
+  test("carries servers, host id, secret file, interval and thresholds, never [server]; no alert channels for a host not named a witness", () => {
     const dir = mkdtempSync(join(tmpdir(), "pmon-fleet-"));
     const file = join(dir, "server.toml");
     writeFileSync(
@@ -154,12 +155,16 @@ describe("agent config", () => {
         `[[alerts.channels]]\ntype = "webhook"\nurl = "https://hooks.example/abc"\n`,
     );
     const config = loadConfig(file, { env: {} });
-    const text = renderAgentConfig({ config, rshost: "10.0.0.7", installDir: "/opt/pmon" });
+    const serverKey = newKeyPair().publicKey;
+    const text = renderAgentConfig({ config, rshost: "10.0.0.7", installDir: "/opt/pmon", serverKeys: [serverKey] });
     expect(text).not.toContain("topsecret");
     expect(text).not.toContain("hooks.example");
     const doc = parse(text) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(doc).sort()).toEqual(["agent", "log", "thresholds"]);
+    expect(Object.keys(doc).sort()).toEqual(["agent", "alerts", "log", "thresholds"]);
+    expect(doc.alerts).toEqual({ language: "zh", server_down_rounds: 3 });
     expect(doc.agent!.host).toBe("10.0.0.7");
+    // the agent pins the servers' reply key
+    expect(doc.agent!.server_keys).toEqual([serverKey]);
     expect(doc.agent!.servers).toEqual(["http://10.0.0.1:9300"]);
     expect(doc.agent!.secret_file).toBe("/opt/pmon/agent.secret");
     expect(doc.agent!.data_dir).toBe("/opt/pmon/data");
@@ -168,6 +173,22 @@ describe("agent config", () => {
     // the agent can load what it is given
     writeFileSync(join(dir, "agent.toml"), text);
     expect(loadConfig(join(dir, "agent.toml"), { env: {} }).agent.host).toBe("10.0.0.7");
+  });
+
+  test("a host named in alerts.server_down_witnesses gets the channels, the others do not", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pmon-fleet-"));
+    const file = join(dir, "server.toml");
+    writeFileSync(file, `[alerts]\nserver_down_witnesses = ["10.0.0.7"]\nlanguage = "en"\n[[alerts.channels]]\ntype = "dingtalk"\nurl = "https://hooks.example/abc"\nsecret = "SECxyz"\n`);
+    const config = loadConfig(file, { env: {} });
+    const witness = renderAgentConfig({ config, rshost: "10.0.0.7", installDir: "/opt/pmon", serverKeys: [] });
+    const other = renderAgentConfig({ config, rshost: "10.0.0.8", installDir: "/opt/pmon", serverKeys: [] });
+    expect(witness).toContain("hooks.example");
+    expect(other).not.toContain("hooks.example");
+    expect(other).not.toContain("SECxyz");
+    writeFileSync(join(dir, "agent.toml"), witness);
+    const loaded = loadConfig(join(dir, "agent.toml"), { env: {} });
+    expect(loaded.alerts.channels).toEqual([{ type: "dingtalk", url: "https://hooks.example/abc", secret: "SECxyz" }]);
+    expect(loaded.alerts.language).toBe("en");
   });
 
   test("deploy.servers wins over server.url", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../../src/config/load.ts";
 import { registerHostWithSecret } from "../../../src/fleet/register.ts";
 import { createLogger } from "../../../src/log.ts";
-import { hashSecret, ROUTES } from "../../../src/protocol/api.ts";
+import { hashSecret, newKeyPair, ROUTES } from "../../../src/protocol/api.ts";
 import { setHostState } from "../../../src/store/hosts.ts";
 import { openStore } from "../../../src/store/open.ts";
 import type { Db } from "../../../src/store/db.ts";
@@ -71,7 +71,7 @@ describe("POST /v1/report", () => {
   test("refusals carry the right status and a message", async () => {
     const r = validReport("web-1", "boot-a-3");
     const cases: [string, Request, number, string][] = [
-      ["wrong secret", reportRequest(r, { secret: "nope" }), 401, "bad_signature"],
+      ["wrong secret", reportRequest(r, { secret: newKeyPair().privateKeyPem }), 401, "bad_signature"],
       ["old timestamp", reportRequest(r, { secret, timeMs: Date.now() - 3_600_000 }), 401, "stale_timestamp"],
       ["unknown host", reportRequest({ ...r, host: "nobody" }, { secret }), 403, "unknown_host"],
       ["removed host", reportRequest({ ...r, host: "gone-1" }, { secret }), 403, "removed_host"],

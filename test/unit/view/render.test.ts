@@ -63,7 +63,15 @@ test("an empty fleet says how to add a host", () => {
   expect(renderStatus([], { colour: false })).toBe("no hosts enrolled (add one with: pmon enroll HOST)\n");
 });
 
-test("top says plainly when a window holds no samples", () => {
-  const empty: TopResult = { mode: "at", by: "cpu", limit: 10, at: Date.UTC(2026, 0, 1), hosts: 0, rows: [] };
-  expect(renderTop(empty, { colour: false })).toBe("top 10 by cpu at 2026-01-01 00:00:00 UTC (latest sample at or before), 0 hosts\nno samples recorded in that window\n");
+test("top says plainly when a window holds no samples: the window, and where the data is", () => {
+  const at = Date.UTC(2026, 0, 1);
+  const empty: TopResult = { mode: "at", by: "cpu", limit: 10, at, hosts: 0, rows: [] };
+  const window = { from: at - 600_000, to: at };
+  expect(renderTop(empty, { colour: false, window, span: { first: Date.UTC(2025, 11, 1), last: Date.UTC(2025, 11, 2, 12, 30) } })).toBe(
+    "top 10 by cpu at 2026-01-01 00:00:00 UTC (latest sample at or before), 0 hosts\n" +
+      "no samples recorded for any host between 2025-12-31 23:50:00 UTC and 2026-01-01 00:00:00 UTC; the samples run from 2025-12-01 00:00:00 UTC to 2025-12-02 12:30:00 UTC\n",
+  );
+  expect(renderTop({ ...empty, host: "nosuch" }, { colour: false, window, span: { first: null, last: null } })).toContain(
+    "no samples recorded between 2025-12-31 23:50:00 UTC and 2026-01-01 00:00:00 UTC: host nosuch has no samples at all",
+  );
 });
