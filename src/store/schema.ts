@@ -405,9 +405,9 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: sqliteCreate(ALERT_LOG_TABLE),
   },
   {
-    // Measured with bench/ingest-db.ts: these rows compress well past 4:1, so at 8 KB the 16 KB
-    // logical page fills first and half of each compressed page stays empty; at 4 KB a busy host
-    // takes 7.7 -> 5.x MB/day at the same insert rate. Rebuilds each table once (TiDB ignores it).
+    // Measured with bench/ingest-db.ts: these rows compress past 4:1, so at 8 KB the 16 KB logical
+    // page filled first and half of each compressed page stayed empty; at 4 KB a busy host takes
+    // 7.0 -> 5.1 MB/day. Rebuilds each table once (TiDB ignores the options).
     version: 5,
     name: "compressed pages of 4 KB",
     mysql: [...TIME_SERIES_TABLES, "tb_monitor_report_seen"].filter((t) => t !== "tb_monitor_process_io_info").map((t) => `ALTER TABLE \`${t}\` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4`),
