@@ -11,7 +11,7 @@ import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
 import { agentAlertEntry, recordAlerts } from "../store/alert-log.ts";
-import { runRetention } from "../store/retention.ts";
+import { preparePartitions, runRetention } from "../store/retention.ts";
 import { hostStateCounts, hostStatuses } from "../store/status.ts";
 import { VERSION } from "../version.ts";
 import { createApp, type App, type AppDeps } from "./app.ts";
@@ -111,6 +111,12 @@ export async function runServer(config: ResolvedConfig, log: Logger): Promise<Se
   if (replyKey.created) slog.info(`created the fleet reply key ${replyKey.path} (mode 0600); copy this file to every other server of the fleet (docs/security.md)`);
   slog.info(`reply key ${replyKey.publicKey}`);
   const db = await openStore(s, log);
+  // Today's partitions exist before the first report arrives, so the retention pass below does not
+  // have to split rows off pmax while reports are written (id-counter.ts).
+  await preparePartitions(db, Date.now()).catch(async (e) => {
+    await db.close().catch(() => {});
+    throw e;
+  });
   if (s.adopt_legacy_hosts) {
     const n = await adoptLegacyHosts(db, Date.now()).catch(async (e) => {
       await db.close().catch(() => {});

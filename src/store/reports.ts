@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Report } from "../protocol/report.ts";
 import { checkRows } from "./columns.ts";
+import { IdCounterBehind, idCounterBehind, resyncIdCounter } from "./id-counter.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
 import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
 import { SQLITE_STORED } from "./schema.ts";
@@ -259,6 +260,8 @@ const IN_LIST_CHUNK = 1000;
 const RETRY_STEP_MS = 10;
 const RETRY_JITTER_MS = 20;
 const DEADLOCK_ATTEMPTS = 3;
+/** a batch is retried this often after moving a time-series table's id counter (each repair fixes one table) */
+const ID_COUNTER_REPAIRS = 3;
 const DAY_MS = 86_400_000;
 
 /**
@@ -269,7 +272,7 @@ const DAY_MS = 86_400_000;
 export async function writeReports(db: Db, items: readonly WriteItem[], opts: WriteOptions = {}): Promise<WriteOutcome[]> {
   if (items.length === 0) return [];
   const known = memoMd5.get(db) ?? new Map<string, number>();
-  const done = await withDeadlockRetry(() => db.transaction((tx) => writeBatch(tx, items, opts, known)));
+  const done = await withIdCounterRepair(db, () => withDeadlockRetry(() => db.transaction((tx) => writeBatch(tx, items, opts, known))));
   // Remember dictionary entries only once they are committed.
   if (known.size + done.touched.length > MD5_MEMO_MAX) known.clear();
   for (const m of done.touched) known.set(m, done.day);
@@ -342,7 +345,13 @@ async function writeBatch(tx: Db, items: readonly WriteItem[], opts: WriteOption
   }
 
   for (const key of Object.keys(COLUMNS) as (keyof ReportRows)[]) {
-    if (key !== "process_info") await insertRows(tx, { table: `tb_monitor_${key}`, columns: COLUMNS[key], rows: rows[key] });
+    if (key === "process_info") continue;
+    const table = `tb_monitor_${key}`;
+    try {
+      await insertRows(tx, { table, columns: COLUMNS[key], rows: rows[key] });
+    } catch (e) {
+      throw idCounterBehind(table, e) ?? e;
+    }
   }
   return { outcomes, touched, day };
 }
@@ -357,6 +366,20 @@ async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = DEADLOCK_AT
     } catch (e) {
       if (i >= attempts || !RETRYABLE.has((e as { errno?: number }).errno ?? 0)) throw e;
       await Bun.sleep(RETRY_STEP_MS * i + Math.random() * RETRY_JITTER_MS);
+    }
+  }
+}
+
+// A time-series table whose id counter fell behind its rows (see id-counter.ts) would refuse every
+// later report: the batch has rolled back, so the counter is moved past the stored ids and the batch
+// written again.
+async function withIdCounterRepair<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof IdCounterBehind) || i > ID_COUNTER_REPAIRS) throw e;
+      await resyncIdCounter(db, e.table);
     }
   }
 }

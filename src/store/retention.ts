@@ -75,12 +75,8 @@ interface PartitionInfo {
 }
 
 async function mysqlPartitions(tx: Db, table: string, nowMs: number, cutoff: number, result: RetentionResult): Promise<void> {
-  const parts = await tx.query<{ name: string | null; bound: string | null }>(
-    `SELECT PARTITION_NAME AS name, PARTITION_DESCRIPTION AS bound FROM information_schema.PARTITIONS
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION`,
-    [table],
-  );
-  const daily = (parts as PartitionInfo[]).filter((p) => p.name && p.bound && /^\d+$/.test(p.bound));
+  const parts = await partitionsOf(tx, table);
+  const daily = dailyOf(parts);
   const hasMax = parts.some((p) => p.name === "pmax" && p.bound === "MAXVALUE");
   if (!hasMax) {
     // Created by hand without partitions (or a backend without them): fall back to batched deletes.
@@ -94,7 +90,44 @@ async function mysqlPartitions(tx: Db, table: string, nowMs: number, cutoff: num
     await tx.exec(`ALTER TABLE ${table} DROP PARTITION ${expired.join(", ")}`);
     result.dropped.push(...expired.map((n) => `${table}.${n}`));
   }
-  // Split today .. today+DAYS_AHEAD off pmax (only the days not there yet).
+  await splitAhead(tx, table, daily, nowMs, result);
+}
+
+/**
+ * The partitions of today .. today+DAYS_AHEAD, made before the server takes reports: on a new or
+ * long-stopped database the first reports would land in pmax, and splitting rows off pmax while
+ * reports are written can leave a table's id counter behind its rows (id-counter.ts).
+ */
+export async function preparePartitions(db: Db, nowMs: number): Promise<string[]> {
+  if (db.dialect !== "mysql") return [];
+  const result: RetentionResult = { created: [], dropped: [], deleted: {} };
+  await db.transaction(async (tx) => {
+    const [lock] = await tx.query<{ ok: number | null }>("SELECT GET_LOCK(CONCAT('pmon_retention:', DATABASE()), 0) AS ok");
+    if (lock?.ok !== 1) return;
+    try {
+      for (const table of TIME_SERIES_TABLES) {
+        const parts = await partitionsOf(tx, table);
+        if (parts.some((p) => p.name === "pmax" && p.bound === "MAXVALUE")) await splitAhead(tx, table, dailyOf(parts), nowMs, result);
+      }
+    } finally {
+      await tx.query("SELECT RELEASE_LOCK(CONCAT('pmon_retention:', DATABASE()))").catch(() => {});
+    }
+  });
+  return result.created;
+}
+
+async function partitionsOf(tx: Db, table: string): Promise<PartitionInfo[]> {
+  return tx.query<PartitionInfo>(
+    `SELECT PARTITION_NAME AS name, PARTITION_DESCRIPTION AS bound FROM information_schema.PARTITIONS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION`,
+    [table],
+  );
+}
+
+const dailyOf = (parts: PartitionInfo[]) => parts.filter((p) => p.name && p.bound && /^\d+$/.test(p.bound));
+
+/** Splits today .. today+DAYS_AHEAD off pmax (only the days not there yet). */
+async function splitAhead(tx: Db, table: string, daily: PartitionInfo[], nowMs: number, result: RetentionResult): Promise<void> {
   const highest = daily.reduce((m, p) => Math.max(m, Number(p.bound)), 0);
   const wanted: number[] = [];
   for (let d = toDays(nowMs); d <= toDays(nowMs) + DAYS_AHEAD; d++) if (d + 1 > highest) wanted.push(d);

@@ -75,6 +75,19 @@ async function startServer(s: Server): Promise<void> {
   throw new Error(`MariaDB did not start:\n${log}`);
 }
 
+function freePortBelowEphemeral(): number {
+  const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  const top = Math.max(low, 12000) - 1;
+  for (let i = 0; i < 100; i++) {
+    const port = 10000 + Math.floor(Math.random() * (top - 10000));
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+      return port;
+    } catch {}
+  }
+  throw new Error("no free port below the ephemeral range for the test MariaDB");
+}
+
 async function boot(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), "pmon-mariadb-"));
   const install = spawnSync(
@@ -83,8 +96,18 @@ async function boot(): Promise<Server> {
     { encoding: "utf8" },
   );
   if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`);
-  const s: Server = { dir, port: 20000 + (process.pid % 20000), socket: join(dir, "mysqld.sock") };
-  await startServer(s);
+  const s: Server = { dir, port: 0, socket: join(dir, "mysqld.sock") };
+  // A port below the kernel's ephemeral range, so clients elsewhere on the machine (a test flooding the
+  // server with 200,000 connections) cannot take it; tried again with another if something holds it anyway.
+  for (let attempt = 1; ; attempt++) {
+    s.port = freePortBelowEphemeral();
+    try {
+      await startServer(s);
+      break;
+    } catch (e) {
+      if (attempt >= 5 || !/Address already in use/.test(String(e))) throw e;
+    }
+  }
   const root = await mysql.createConnection({ socketPath: s.socket, user: "root" });
   await root.query("CREATE USER 'pmon'@'127.0.0.1' IDENTIFIED BY 'pmonpw'");
   await root.query("CREATE USER 'pmon'@'localhost' IDENTIFIED BY 'pmonpw'");

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { registerHostWithSecret } from "../../../src/fleet/register.ts";
+import { registerHostWithSecret, writeSecretFile } from "../../../src/fleet/register.ts";
+import { loadReplyKey } from "../../../src/keys/reply-key.ts";
 import { runServer, type ServerHandle } from "../../../src/server/run.ts";
 import type { AlertLogEntry } from "../../../src/store/alert-log.ts";
 import { openDb } from "../../../src/store/db.ts";
@@ -46,7 +47,9 @@ for (const dialect of ["sqlite", "mysql"] as Dialect[]) {
         const db = openDb(storage);
         await migrate(db);
         await recordVersion(db, VERSION);
-        writeFileSync(secretFile, (await registerHostWithSecret(db, host)) + "\n", { mode: 0o600 });
+        // both servers hold the one fleet reply key; the agent pins it, as enroll would write it
+        const replyKey = loadReplyKey(join(dir, "reply.key"), { create: true });
+        writeSecretFile(secretFile, await registerHostWithSecret(db, host), [replyKey.publicKey]);
         await db.close();
       }
       writeFileSync(join(dir, "operator.secret"), SECRET + "\n", { mode: 0o600 });
@@ -59,6 +62,7 @@ for (const dialect of ["sqlite", "mysql"] as Dialect[]) {
             "server.storage": storage,
             "server.data_dir": join(dir, name),
             "server.operator_secret_file": join(dir, "operator.secret"),
+            "server.reply_key_file": join(dir, "reply.key"),
             "alerts.mem_pct": 0,
             "alerts.mem_for_s": 0,
             "alerts.language": "en",
