@@ -14,6 +14,7 @@
 import { openDb, sqlTime, type Db } from "../src/store/db.ts";
 import { topAt, topRange } from "../src/store/history.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { md5Hex } from "../src/store/reports.ts";
 import { hostStatuses } from "../src/store/status.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 
@@ -59,7 +60,7 @@ export async function generate(db: Db, startS: number): Promise<void> {
     hosts.flatMap((h) => [h, sqlTime(startS * 1000), sqlTime(startS * 1000)]),
   );
   // 64 distinct command lines in the dictionary; process k of a host uses command k % 64
-  const cmds = Array.from({ length: 64 }, (_, k) => [`md5cmd${String(k).padStart(26, "0")}`, `/usr/sbin/mysqld --port=${3306 + k}`, k % 4 === 0 ? "java" : "mysqld"]);
+  const cmds = Array.from({ length: 64 }, (_, k) => [md5Hex(`/usr/sbin/mysqld --port=${3306 + k}`), `/usr/sbin/mysqld --port=${3306 + k}`, k % 4 === 0 ? "java" : "mysqld"]);
   await db.exec(`INSERT INTO tb_monitor_process_info (md5_str, remarks, comm, a_time) VALUES ${cmds.map(() => "(?, ?, ?, ?)").join(",")}`, cmds.flatMap((c) => [...c, sqlTime(startS * 1000)]));
   // host names and the dictionary as small tables to join against
   await db.exec("CREATE TABLE bench_hosts (n int PRIMARY KEY, rshost varchar(255) CHARACTER SET ascii)");
@@ -88,10 +89,10 @@ export async function generate(db: Db, startS: number): Promise<void> {
       );
       if (PROCS > 0) {
         await db.exec(
-          `INSERT INTO tb_monitor_process_io_info (rshost, pid, start_time, ppid, user, instance, cpu, rss_bytes, io_r, io_w, net_in, net_out, threads, a_time, md5_str)
+          `INSERT INTO tb_monitor_process_io_info (rshost, pid, start_time, ppid, user, instance, cpu, rss_bytes, io_r, io_w, net_in, net_out, threads, a_time, md5)
            SELECT h.rshost, 1000 + p.seq, ${startS * 1000}, 1, 'mysql', CAST(3306 + p.seq AS CHAR),
                   (h.n * 31 + p.seq * 17 + t.seq) % 400, (p.seq + 1) * 536870912, (p.seq * 97 + t.seq) % 20480, (p.seq * 53 + t.seq) % 20480,
-                  (p.seq * 11 + t.seq) % 10240, (p.seq * 7 + t.seq) % 10240, 40, ${time}, CONCAT('md5cmd', LPAD(p.seq % 64, 26, '0'))
+                  (p.seq * 11 + t.seq) % 10240, (p.seq * 7 + t.seq) % 10240, 40, ${time}, UNHEX(MD5(CONCAT('/usr/sbin/mysqld --port=', 3306 + p.seq % 64)))
              FROM bench_hosts h, ${samples} t, ${procs} p`,
         );
       }

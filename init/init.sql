@@ -239,3 +239,34 @@ CREATE TABLE IF NOT EXISTS `tb_monitor_alert_log` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (4, 'alert log', UTC_TIMESTAMP());
+
+-- migration 5: compressed pages of 4 KB
+ALTER TABLE `tb_monitor_host_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_disk_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_disk_util_qu_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_port_net_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_process_rest_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_listen_port_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_net_unattributed_info` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+ALTER TABLE `tb_monitor_report_seen` ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (5, 'compressed pages of 4 KB', UTC_TIMESTAMP());
+
+-- migration 6: process md5 as 16 bytes
+ALTER TABLE `tb_monitor_process_io_info` ADD COLUMN `md5` varbinary(16) NOT NULL DEFAULT '';
+
+UPDATE `tb_monitor_process_io_info` SET `md5` = COALESCE(UNHEX(`md5_str`), '') WHERE `md5` = '' AND `md5_str` <> '';
+
+ALTER TABLE `tb_monitor_process_io_info` DROP COLUMN `md5_str`, ADD COLUMN `md5_str` char(32) CHARACTER SET ascii GENERATED ALWAYS AS (LOWER(HEX(`md5`))) VIRTUAL;
+
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (6, 'process md5 as 16 bytes', UTC_TIMESTAMP());
+
+-- migration 7: sqlite: a_time and rates stored compact
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (7, 'sqlite: a_time and rates stored compact', UTC_TIMESTAMP());

@@ -86,6 +86,9 @@ function checkFor(type: string): Check {
     case "datetime":
       check = datetime;
       break;
+    case "varbinary":
+      check = (v) => (v instanceof Uint8Array ? (v.length > size ? `longer than ${size} bytes` : undefined) : `expected bytes, got ${typeof v}`);
+      break;
     default:
       check = anything; // json: built by the server itself
   }

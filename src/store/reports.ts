@@ -7,6 +7,7 @@ import { checkRows } from "./columns.ts";
 import { IdCounterBehind, idCounterBehind, resyncIdCounter } from "./id-counter.ts";
 import { sqlTime, valuesPlaceholders, type Db } from "./db.ts";
 import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
+import { SQLITE_STORED } from "./schema.ts";
 
 export type WriteOutcome = "stored" | "duplicate";
 
@@ -56,7 +57,7 @@ export const COLUMNS: { [K in keyof ReportRows]: readonly string[] } = {
   disk_util_qu_info: ["rshost", "dev", "avgqu", "util", "read_kbs", "write_kbs", "a_time"],
   port_net_info: ["rshost", "pid", "rsinfo", "remote", "in_info", "out_info", "a_time"],
   process_info: ["md5_str", "remarks", "comm", "a_time"],
-  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5_str", "exited"],
+  process_io_info: ["rshost", "pid", "start_time", "ppid", "user", "instance", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "threads", "a_time", "md5", "exited"],
   process_rest_info: ["rshost", "count", "cpu", "rss_bytes", "io_r", "io_w", "net_in", "net_out", "a_time"],
   listen_port_info: ["rshost", "port", "pid", "connections", "in_info", "out_info", "a_time"],
   net_unattributed_info: ["rshost", "iface", "in_info", "out_info", "a_time"],
@@ -69,7 +70,7 @@ const FIELDS: { [K in keyof ReportRows | "report_seen"]: [list: string, columns:
   disk_util_qu_info: ["system.disks[]", { dev: "device", avgqu: "avgqu", util: "util_pct", read_kbs: "read_bytes_per_s", write_kbs: "write_bytes_per_s" }],
   port_net_info: ["connections[]", { rsinfo: "local", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
   process_info: ["processes[]", { remarks: "cmdline" }],
-  process_io_info: ["processes[]", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s", md5_str: "cmdline" }],
+  process_io_info: ["processes[]", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s", md5: "cmdline" }],
   process_rest_info: ["rest", { cpu: "cpu_pct", io_r: "read_bytes_per_s", io_w: "write_bytes_per_s", net_in: "net_rx_bytes_per_s", net_out: "net_tx_bytes_per_s" }],
   listen_port_info: ["listen_ports[]", { in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
   net_unattributed_info: ["unattributed[]", { iface: "interface", in_info: "rx_bytes_per_s", out_info: "tx_bytes_per_s" }],
@@ -226,7 +227,8 @@ export function reportRows(r: Report, aTimeMs: number, opts: WriteOptions = {}, 
       kbs(p.net_tx_bytes_per_s),
       p.threads,
       t,
-      md5,
+      // 16 bytes; the table's md5_str is this in hex (schema migration 6)
+      Buffer.from(md5, "hex"),
       p.exited ? 1 : 0,
     ]);
   }
@@ -397,11 +399,25 @@ async function hostSkews(db: Db, hosts: string[]): Promise<Map<string, number | 
 /** Multi-row INSERT in as few statements as the placeholder limit allows. */
 export async function insertRows(db: Db, t: TableRows, ignoreDuplicates = false): Promise<void> {
   if (t.rows.length === 0) return;
+  if (db.dialect === "sqlite") t = sqliteStoredRows(t);
   const verb = ignoreDuplicates ? (db.dialect === "mysql" ? "INSERT IGNORE" : "INSERT OR IGNORE") : "INSERT";
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / t.columns.length));
   for (const chunk of chunks(t.rows, perStatement)) {
     await db.exec(`${verb} INTO ${t.table} (${t.columns.join(", ")}) VALUES ${valuesPlaceholders(chunk.length, t.columns.length)}`, chunk.flat());
   }
+}
+
+/** The same rows in the columns SQLite stores (schema.ts SQLITE_STORED); unchanged for other tables. */
+function sqliteStoredRows(t: TableRows): TableRows {
+  const stored = SQLITE_STORED.get(t.table);
+  if (!stored) return t;
+  const map = t.columns.map((col) => stored.get(col));
+  if (map.every((m) => m === undefined)) return t;
+  return {
+    table: t.table,
+    columns: t.columns.map((col, i) => map[i]?.name ?? col),
+    rows: t.rows.map((row) => row.map((v, i) => (map[i] ? map[i]!.toStored(v) : v))),
+  };
 }
 
 function chunks<T>(xs: readonly T[], size: number): T[][] {

@@ -193,7 +193,7 @@ describe("an old tool's database migrated in place", () => {
       // put the rows back for the conversion
       await db.exec("DELETE FROM tb_monitor_process_io_info");
       await db.exec(
-        `INSERT INTO tb_monitor_process_io_info (id, rshost, pid, cpu, rss_bytes, a_time, md5_str) VALUES ${before.tb_monitor_process_io_info!.map((id) => `(${id}, '${OLD_HOST}', 1, 1, 1, '2026-11-19 10:00:00', '')`).join(",")}`,
+        `INSERT INTO tb_monitor_process_io_info (id, rshost, pid, cpu, rss_bytes, a_time, md5) VALUES ${before.tb_monitor_process_io_info!.map((id) => `(${id}, '${OLD_HOST}', 1, 1, 1, '2026-11-19 10:00:00', '')`).join(",")}`,
       );
       const progress: string[] = [];
       const out = await partitionBigTables(db, NOW, (m) => progress.push(m));

@@ -3,7 +3,7 @@
 // port, interface and filesystem series in bytes and percent.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { sqlTime, type Db } from "../../../src/store/db.ts";
-import { writeReports } from "../../../src/store/reports.ts";
+import { insertRows, writeReports } from "../../../src/store/reports.ts";
 import { hostSeries } from "../../../src/store/series.ts";
 import { defaultProcesses, makeReport } from "../../helpers/reports.ts";
 import { BACKENDS, openMigrated } from "../../helpers/store/backends.ts";
@@ -14,6 +14,7 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 const HOST = "s1";
+const HOST_INFO_COLUMNS = ["rshost", "cpu_info", "mem_info", "io_info", "net", "a_time"];
 /** mysqld's CPU in each of the 6 reports, 30 s apart; sshd (pid 900) is missing from the 3rd */
 const MYSQLD_CPU = [250, 100, 50, 300, 200, 150];
 const TIMES = MYSQLD_CPU.map((_, i) => T0 + i * 30_000);
@@ -92,10 +93,11 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
 
   test("fields old rows lack are null (shown as -), never 0; a point averages only the samples that carried a field", async () => {
     const t1 = T0 + 3_600_000;
-    await db.exec("INSERT INTO tb_monitor_host_info (rshost, cpu_info, mem_info, io_info, net, a_time) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)", [
-      "old1", JSON.stringify({ total: 4, load: 1 }), null, JSON.stringify({}), JSON.stringify({ receive: 2 }), sqlTime(t1),
-      "old1", JSON.stringify({ total: 4, id: 40 }), null, JSON.stringify({}), JSON.stringify({ receive: 4 }), sqlTime(t1 + 1000),
-    ]);
+    // insertRows: SQLite stores a_time in another form (schema migration 7)
+    await insertRows(db, { table: "tb_monitor_host_info", columns: HOST_INFO_COLUMNS, rows: [
+      ["old1", JSON.stringify({ total: 4, load: 1 }), null, JSON.stringify({}), JSON.stringify({ receive: 2 }), sqlTime(t1)],
+      ["old1", JSON.stringify({ total: 4, id: 40 }), null, JSON.stringify({}), JSON.stringify({ receive: 4 }), sqlTime(t1 + 1000)],
+    ] });
     const s = await hostSeries(db, { host: "old1", from: t1 - 1000, to: t1 + 60_000, maxPoints: 1 });
     expect(s.times).toEqual([t1 + 1000]);
     expect(s.cpu_pct).toEqual([60]); // only the second sample has idle
@@ -109,7 +111,7 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
     const t2 = T0 + 7_200_000;
     const old = JSON.stringify({ speed: 0, send: 1, receive: 1, Total: 2 });
     // an old row, then two new ones: eth1 busy only in the last
-    await db.exec("INSERT INTO tb_monitor_host_info (rshost, cpu_info, mem_info, io_info, net, a_time) VALUES (?, '{}', '{}', '{}', ?, ?)", ["mixed1", old, sqlTime(t2)]);
+    await insertRows(db, { table: "tb_monitor_host_info", columns: HOST_INFO_COLUMNS, rows: [["mixed1", "{}", "{}", "{}", old, sqlTime(t2)]] });
     const newer = [
       makeReport({ host: "mixed1", time: t2 + 30_000, system: { interfaces: [{ name: "eth0", rx_bytes_per_s: 4096, tx_bytes_per_s: 2048, speed_mbps: null }, { name: "eth1", rx_bytes_per_s: 0, tx_bytes_per_s: 0, speed_mbps: null }] } as never }),
       makeReport({ host: "mixed1", time: t2 + 60_000, system: { interfaces: [{ name: "eth0", rx_bytes_per_s: 2048, tx_bytes_per_s: 0, speed_mbps: null }, { name: "eth1", rx_bytes_per_s: 1024, tx_bytes_per_s: 512, speed_mbps: null }] } as never }),
