@@ -24,9 +24,11 @@ build: $(OUT)
 
 # --define embeds the version; the autoload flags keep a compiled agent from reading .env/bunfig.toml of its cwd;
 # --bytecode ships the parsed code, so every start (an agent, `pmon agent --once`, each CLI call) skips ~35 ms of parsing.
+# --format=cjs: an ESM bundle hoists every node: import (zlib, util, crypto of the server and deploy code) to
+# the top, so each start loaded them all; as CommonJS they load where a module that needs them is first used.
 $(OUT): node_modules/.installed $(SOURCES)
 	@mkdir -p $(dir $(OUT))
-	$(BUN) build src/main.ts --compile --minify --bytecode --format=esm \
+	$(BUN) build src/main.ts --compile --minify --bytecode --format=cjs \
 	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define 'PMON_VERSION="$(VERSION)"' --define 'PMON_COMMIT="$(COMMIT)"' \
 	  --outfile $(OUT)

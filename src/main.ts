@@ -8,4 +8,7 @@ const argv = process.argv.slice(2);
 process.on("uncaughtException", (e) => process.exit(reportInternalError(e, argv)));
 process.on("unhandledRejection", (e) => process.exit(reportInternalError(e, argv)));
 
-process.exitCode = await runCommand(argv);
+// no top-level await: the binary is built as CommonJS (see the Makefile)
+void runCommand(argv).then((code) => {
+  process.exitCode = code;
+});
