@@ -2,7 +2,10 @@
 // readlinkat of each fd into another. readdirSync and readlinkSync allocate an array, a path and a string
 // per call; a search of every process (thousands of directories, several links each) spent more time in
 // those allocations than in the kernel.
-import { errno, getLibc } from "./libc.ts";
+import { EACCES, EPERM, errno, getLibc } from "./libc.ts";
+
+/** socketInode(): the process's fd links may not be read */
+export const DENIED = -2;
 
 const DENTS_BYTES = 32 * 1024;
 // "socket:[" + up to 20 digits + "]"; longer targets (paths) are not sockets and are cut, which is fine
@@ -56,7 +59,10 @@ export class FdDirReader {
     }
   }
 
-  /** The socket inode fd `fd` of the open directory holds: > 0 a socket, 0 something else, -1 closed meanwhile. */
+  /**
+   * The socket inode fd `fd` of the open directory holds: > 0 a socket, 0 something else, -1 closed
+   * meanwhile, DENIED when the process's links may not be read (its fd directory may still be listed).
+   */
   socketInode(fd: number): number {
     const name = this.name;
     let len = 0;
@@ -69,7 +75,10 @@ export class FdDirReader {
     name.subarray(0, len).reverse();
     name[len] = 0;
     const n = Number(getLibc().readlinkat(this.fd, name, this.link, LINK_BYTES));
-    if (n < 0) return -1;
+    if (n < 0) {
+      const e = errno();
+      return e === EACCES || e === EPERM ? DENIED : -1;
+    }
     const link = this.link;
     if (n < SOCKET_PREFIX.length + 2 || link[n - 1] !== 0x5d) return 0; // "]"
     for (let i = 0; i < SOCKET_PREFIX.length; i++) if (link[i] !== SOCKET_PREFIX[i]) return 0;

@@ -8,7 +8,7 @@
 // host every sample. One still there at the next sample is looked for everywhere.
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { FdDirReader } from "./fd-dir.ts";
+import { DENIED, FdDirReader } from "./fd-dir.ts";
 import { EACCES, EPERM } from "./libc.ts";
 
 // An inode nobody could be found for (a process in another pid namespace, a socket in flight between
@@ -160,6 +160,12 @@ export class SocketOwners {
         let inode = cached?.get(fd);
         if (inode === undefined || !liveSockets.has(inode)) {
           inode = dir.socketInode(fd);
+          if (inode === DENIED) {
+            // a process whose fd directory lists but whose links are refused (another user namespace's
+            // init, a non-dumpable process): none of its links will read, so none is tried
+            this.stats.fdDirsDenied++;
+            break;
+          }
           if (inode < 0) continue; // the fd was closed meanwhile
           this.stats.linksRead++;
           if (inode === 0) continue;
