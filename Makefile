@@ -26,9 +26,11 @@ build: $(OUT)
 # --bytecode ships the parsed code, so every start (an agent, `pmon agent --once`, each CLI call) skips ~35 ms of parsing.
 # --format=cjs: an ESM bundle hoists every node: import (zlib, util, crypto of the server and deploy code) to
 # the top, so each start loaded them all; as CommonJS they load where a module that needs them is first used.
+# --compile-jit-policy: the JIT compiles 1000 times more reluctantly, so short commands and the agent (system
+# calls, little hot JavaScript) skip the optimizing tiers' compiles; `pmon server` sets the normal policy.
 $(OUT): node_modules/.installed $(SOURCES)
 	@mkdir -p $(dir $(OUT))
-	$(BUN) build src/main.ts --compile --minify --bytecode --format=cjs \
+	$(BUN) build src/main.ts --compile --minify --bytecode --format=cjs --compile-jit-policy=1000 \
 	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define 'PMON_VERSION="$(VERSION)"' --define 'PMON_COMMIT="$(COMMIT)"' \
 	  --outfile $(OUT)
