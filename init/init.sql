@@ -270,3 +270,6 @@ INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`)
 
 -- migration 7: sqlite: a_time and rates stored compact
 INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (7, 'sqlite: a_time and rates stored compact', UTC_TIMESTAMP());
+
+-- migration 8: sqlite: indexes on the integer time
+INSERT IGNORE INTO `tb_monitor_schema_version` (`version`, `name`, `applied_at`) VALUES (8, 'sqlite: indexes on the integer time', UTC_TIMESTAMP());

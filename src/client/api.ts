@@ -1,6 +1,7 @@
 // Typed HTTP calls to the server: the one place on the calling side that knows URLs and status codes.
 import type { KeyObject } from "node:crypto";
 import { HEADERS, isRetryable, MAX_REPLY_BYTES, ROUTES, signedHeaders, verifyReply, type ErrorReply, type HostsReply, type ReportReply } from "../protocol/api.ts";
+import { escapeControls } from "../util/terminal.ts";
 
 export type PostResult =
   /** 2xx: the server stored it (or already had it) */
@@ -59,7 +60,9 @@ export async function postReport(serverUrl: string, o: PostOptions): Promise<Pos
   // Only a reply signed by a pinned server key may drain the spool, start an upgrade or name witnesses.
   const requestSignature = headers[HEADERS.signature]!;
   if (!verifyReply(o.serverKeys, requestSignature, res.status, bytes, res.headers.get(HEADERS.replySignature))) {
-    return { kind: "retry", status: res.status, code: "bad_reply_signature", error: `HTTP ${res.status} reply not signed by a pinned server key (agent.server_keys): not acted on` };
+    // What the unsigned reply claims is shown (it may explain, e.g. "not enrolled"), never acted on.
+    const claim = unverifiedClaim(bytes);
+    return { kind: "retry", status: res.status, code: "bad_reply_signature", error: `HTTP ${res.status}${claim ? ` (${claim})` : ""} reply not signed by a pinned server key (agent.server_keys): not acted on` };
   }
   const text = new TextDecoder().decode(bytes);
   let parsed: unknown;
@@ -81,6 +84,17 @@ export async function postReport(serverUrl: string, o: PostOptions): Promise<Pos
     return { kind: "retry", status: res.status, code, error, ...(serverTime && Number.isFinite(serverTime) ? { serverTime } : {}) };
   }
   return { kind: "rejected", status: res.status, code, error };
+}
+
+/** `code: error` of an unsigned error reply, cut short, or "" when it has none. */
+function unverifiedClaim(bytes: Uint8Array): string {
+  try {
+    const o = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ErrorReply>;
+    if (typeof o.code !== "string") return "";
+    return escapeControls(`says ${o.code}${typeof o.error === "string" ? `: ${o.error}` : ""}`.slice(0, 160));
+  } catch {
+    return "";
+  }
 }
 
 /** The reply body, or undefined when it is longer than `max` (reading stops there). */

@@ -7,9 +7,9 @@ import { StoreUnavailableError } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { KeyObject } from "node:crypto";
 import { SIGNATURE_RE, signReply } from "../protocol/api.ts";
-import { LruCache } from "../util/lru.ts";
 import { checkBearer, checkHost, checkSignature, checkTimestamp, readSignedHeaders, ReplayCache, type HostAuth } from "./auth.ts";
 import { decodeBody, readLimited } from "./body.ts";
+import { HostDirectory } from "./host-directory.ts";
 import { HostRateLimiter, InflightBudget } from "./limits.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
 import type { Ingest } from "./ingest.ts";
@@ -21,6 +21,8 @@ export interface AppDeps {
   ingest: Ingest;
   /** the host's auth row, or undefined when not enrolled; throws StoreUnavailableError when the store is down */
   getHost(host: string): Promise<HostAuth | undefined>;
+  /** every host's auth row, by name (the in-memory directory of who may write) */
+  allHosts(): Promise<Map<string, HostAuth>>;
   /** rows for GET /v1/hosts */
   listHosts(nowMs: number): Promise<HostStatus[]>;
   /** hosts by state for /metrics; the gauge is left out while the store does not answer */
@@ -41,9 +43,17 @@ export interface AppDeps {
   replyExtras?(report: Report): Promise<Record<string, unknown>> | Record<string, unknown>;
   /** the clock that decides "now" (tests move it) */
   now?(): number;
-  /** how long a host's auth row is cached; 0 = ask the store every time (default 5000) */
+  /** how old the in-memory directory of hosts may get; 0 = ask the store every time (default 5000) */
   hostCacheMs?: number;
   version?: string;
+}
+
+/** What handling a report has learned so far, for the reply to a refusal. */
+interface ReportState {
+  /** the named host is in the store (any state) */
+  hostKnown: boolean;
+  bodyRead: boolean;
+  bodyBytes: number;
 }
 
 export interface App {
@@ -52,8 +62,6 @@ export interface App {
   close(): void;
 }
 
-/** Host lookups cached at once; names come from the network, so the cache must not grow without end. */
-const HOST_CACHE_CAP = 10_000;
 /** A collection after this many refused requests, or this many bytes of refused bodies (see refused()). */
 const GC_EVERY_REFUSED = 250;
 const GC_EVERY_REFUSED_BYTES = 32 * 1024 * 1024;
@@ -65,30 +73,27 @@ export function createApp(deps: AppDeps): App {
   const version = deps.version ?? VERSION;
   const log = deps.log.withTag("server");
   const replays = new ReplayCache(deps.maxSkewS * 1000 * 2);
-  // unknown names are cached too (as undefined) so a flood of one name costs one query per period
-  const hostCache = new LruCache<string, { row: HostAuth | undefined }>(HOST_CACHE_CAP);
-  const hostCacheMs = deps.hostCacheMs ?? 5000;
+  const directory = new HostDirectory({
+    loadAll: deps.allHosts,
+    loadOne: deps.getHost,
+    maxAgeMs: deps.hostCacheMs ?? 5000,
+    now,
+    onLoadError: (e) => log.warn(`reloading the enrolled hosts failed, the previous list stays in use: ${e.message}`),
+  });
   const inflight = new InflightBudget(deps.maxInflightBytes);
   const rates = new HostRateLimiter(deps.hostReportsPerS, Math.max(2, deps.hostReportsPerS * 2));
   let lastRatePrune = 0;
   let closed = false;
 
-  async function lookupHost(host: string): Promise<HostAuth | undefined> {
-    const t = now();
-    const hit = hostCache.get(host, t);
-    if (hit) return hit.row;
-    const row = await deps.getHost(host);
-    if (hostCacheMs > 0) hostCache.set(host, { row: row ? { istate: row.istate, secret_hash: row.secret_hash } : undefined }, t + hostCacheMs);
-    return row;
-  }
-
   /** A report's fate is decided in order of cost: headers, host, length, then body and signature. */
-  async function postReport(req: Request, state: { bodyRead: boolean; bodyBytes: number }): Promise<ReportReply> {
+  async function postReport(req: Request, state: ReportState): Promise<ReportReply> {
     if (closed) throw new HttpError(503, "shutting_down", "server is shutting down");
     const receivedAt = now();
     const signed = readSignedHeaders(req.headers);
+    const row = await directory.lookup(signed.host);
+    state.hostKnown = row !== undefined;
     checkTimestamp(signed.timeMs, receivedAt, deps.maxSkewS);
-    let publicKey = checkHost(signed.host, await lookupHost(signed.host));
+    let publicKey = checkHost(signed.host, row);
     // A body without a length (chunked) may be as large as allowed, so it reserves that much.
     const declared = req.headers.get("content-length");
     const length = declared !== null && /^\d{1,12}$/.test(declared) ? Number(declared) : deps.maxBodyBytes;
@@ -101,10 +106,10 @@ export function createApp(deps: AppDeps): App {
       try {
         checkSignature(signed, publicKey, raw);
       } catch (e) {
-        // The host may have been re-keyed (enrolled again) since its row was cached: look once more.
-        if (!hostCache.has(signed.host)) throw e;
-        hostCache.delete(signed.host);
-        publicKey = checkHost(signed.host, await lookupHost(signed.host));
+        // The host may have been enrolled again (new key) since the directory was loaded.
+        const fresh = await directory.recheck(signed.host, row!);
+        if (!fresh) throw e;
+        publicKey = checkHost(signed.host, fresh);
         checkSignature(signed, publicKey, raw);
       }
       release();
@@ -159,35 +164,38 @@ export function createApp(deps: AppDeps): App {
     };
   }
 
-  /** Every reply to a report carries the fleet reply key's signature over the request's signature. */
-  function signedReply(req: Request, status: number, reply: ReportReply | ErrorReply, extraHeaders: Record<string, string> = {}): Response {
+  /** A reply to a report, carrying the fleet reply key's signature over the request's signature when `sign`. */
+  function reportReply(req: Request, status: number, reply: ReportReply | ErrorReply, sign: boolean, extraHeaders: Record<string, string> = {}): Response {
     const body = Buffer.from(JSON.stringify(reply));
     const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
     const requestSignature = req.headers.get(HEADERS.signature)?.toLowerCase() ?? "";
-    if (SIGNATURE_RE.test(requestSignature)) headers[HEADERS.replySignature] = signReply(deps.replyKey, requestSignature, status, body);
+    if (sign && SIGNATURE_RE.test(requestSignature)) headers[HEADERS.replySignature] = signReply(deps.replyKey, requestSignature, status, body);
     return new Response(body, { status, headers });
   }
 
   // Refused requests leave short-lived garbage (requests, replies, read bodies) that the collector
   // lets pile up under a flood (measured: about +40 MB over 200,000 refusals); a collection every so often
-  // keeps the peak low. Normal traffic is almost never refused, so it never pays for this.
+  // keeps the peak low. Normal traffic is almost never refused, so it never pays for this. Many small
+  // refusals need only a quick collection (a full one costs more than the request); read bodies need a
+  // full one to hand their memory back.
   let refusedSinceGc = 0;
   let refusedBytesSinceGc = 0;
   let gcTimer: ReturnType<typeof setTimeout> | undefined;
-  function collect(): void {
+  function collect(full: boolean): void {
     clearTimeout(gcTimer);
     gcTimer = undefined;
     refusedSinceGc = 0;
-    refusedBytesSinceGc = 0;
-    Bun.gc(true);
+    if (full) refusedBytesSinceGc = 0;
+    Bun.gc(full);
   }
   function refused(bodyBytes: number): void {
     refusedSinceGc++;
     refusedBytesSinceGc += bodyBytes;
-    if (refusedSinceGc >= GC_EVERY_REFUSED || refusedBytesSinceGc >= GC_EVERY_REFUSED_BYTES) return collect();
+    if (refusedBytesSinceGc >= GC_EVERY_REFUSED_BYTES) return collect(true);
+    if (refusedSinceGc >= GC_EVERY_REFUSED) return collect(false);
     // a burst that ends below those counts is collected a moment later
     if (!gcTimer) {
-      gcTimer = setTimeout(collect, 1000);
+      gcTimer = setTimeout(() => collect(true), 1000);
       gcTimer.unref?.();
     }
   }
@@ -244,11 +252,16 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
-  /** POST /v1/report: every reply, refusals included, is signed with the fleet reply key. */
+  /**
+   * POST /v1/report. Replies are signed with the fleet reply key, so an agent acts only on the server's
+   * word. Refusals an agent retries anyway (5xx, 429) and refusals to names that are not enrolled are
+   * not signed: an unsigned reply is retried, which loses nothing, and a flood of made-up requests
+   * cannot make the server spend a signature on each.
+   */
   async function report(req: Request): Promise<Response> {
-    const state = { bodyRead: false, bodyBytes: 0 };
+    const state: ReportState = { hostKnown: false, bodyRead: false, bodyBytes: 0 };
     try {
-      return signedReply(req, 200, await postReport(req, state));
+      return reportReply(req, 200, await postReport(req, state), true);
     } catch (e) {
       const err = toHttpError(e);
       deps.metrics.rejected.inc({ reason: err.code });
@@ -256,7 +269,8 @@ export function createApp(deps: AppDeps): App {
       if (err.status >= 500) log.warn(`POST ${ROUTES.report}: ${err.status} ${err.message}`);
       else if (log.level >= LOG_LEVEL_DEBUG) log.debug(`POST ${ROUTES.report}: ${err.status} ${err.message}`);
       // Refused before its body was read: close the connection rather than receive the rest.
-      return signedReply(req, err.status, { ok: false, code: err.code, error: err.message }, state.bodyRead ? {} : { connection: "close" });
+      const sign = err.status < 500 && err.status !== 429 && state.hostKnown;
+      return reportReply(req, err.status, { ok: false, code: err.code, error: err.message }, sign, state.bodyRead ? {} : { connection: "close" });
     }
   }
 

@@ -42,13 +42,13 @@ export function checkTimestamp(timeMs: number, nowMs: number, maxSkewS: number):
   }
 }
 
-/** A host may write when it is enrolled (istate > 0) and has a public key. Returns that key. */
-export function checkHost(host: string, row: HostAuth | undefined): KeyObject {
+/** A host may write when it is enrolled (istate > 0) and has a public key. Returns that key, parsed once per row. */
+export function checkHost(host: string, row: (HostAuth & { publicKey?: KeyObject }) | undefined): KeyObject {
   if (!row) throw new HttpError(403, "unknown_host", `host "${host}" is not enrolled`);
   if (row.istate <= 0) throw new HttpError(403, "removed_host", `host "${host}" is removed (istate ${row.istate})`);
   if (!row.secret_hash) throw new HttpError(403, "no_key", `host "${host}" has no key: enroll it again (pmon enroll --rekey)`);
   try {
-    return parsePublicKey(row.secret_hash);
+    return (row.publicKey ??= parsePublicKey(row.secret_hash));
   } catch {
     throw new HttpError(403, "no_key", `host "${host}" has no Ed25519 key (enrolled by an older pmon): enroll it again (pmon enroll --rekey)`);
   }

@@ -6,7 +6,7 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Report } from "../protocol/report.ts";
 import type { Db } from "../store/db.ts";
-import { getHost, recordReportSeen } from "../store/hosts.ts";
+import { getHost, hostAuthRows, recordReportSeen } from "../store/hosts.ts";
 import { adoptLegacyHosts } from "../store/legacy.ts";
 import { openStore } from "../store/open.ts";
 import { writeReports } from "../store/reports.ts";
@@ -80,6 +80,7 @@ export function createServerCore(
     metrics,
     ingest,
     getHost: (host) => getHost(db, host),
+    allHosts: () => hostAuthRows(db),
     listHosts: (now) => hostStatuses(db, now, { silentAfterMs: config.alerts.silent_after_s * 1000 }),
     hostCounts: (now) => hostStateCounts(db, now, config.alerts.silent_after_s * 1000),
     operatorHash,

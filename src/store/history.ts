@@ -2,11 +2,13 @@
 // or the whole fleet. Shares are honest because the rest record holds everything not kept:
 // share = value / (sum of the kept processes + rest) of the same host and sample(s).
 //
-// Index use (both on tb_monitor_*_info (rshost, a_time), which every time-series table has):
-//  - "the sample at or before T" is one MAX(a_time) lookup per host on tb_monitor_host_info;
-//  - the rows of those samples are fetched by (rshost = ? AND a_time = ?) pairs: one index range each.
+// Index use (both on tb_monitor_*_info (rshost, time), which every time-series table has; the time
+// column is a_time on MySQL and the integer t on SQLite, see series-time.ts):
+//  - "the sample at or before T" is one MAX(time) lookup per host on tb_monitor_host_info;
+//  - the rows of those samples are fetched by (rshost = ? AND time = ?) pairs: one index range each.
 import type { TopBy, TopResult, TopRow } from "../protocol/top.ts";
-import { fromSqlTime, sqlTime, type Db } from "./db.ts";
+import type { Db } from "./db.ts";
+import { fromTimeValue, timeCol, timeParam } from "./series-time.ts";
 
 export interface TopQuery {
   by: TopBy;
@@ -33,8 +35,8 @@ const VALUE_SQL: Record<TopBy, (t: string) => string> = {
 const LATEST_PER_HOST: Record<Db["dialect"], string> = {
   mysql: "SELECT rshost, MAX(a_time) AS t FROM tb_monitor_host_info WHERE a_time <= ? AND a_time >= ? GROUP BY rshost",
   sqlite: `SELECT c.rshost,
-                  (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost AND i.a_time <= ? AND i.a_time >= ?
-                    ORDER BY i.a_time DESC LIMIT 1) AS t
+                  (SELECT i.t FROM tb_monitor_host_info i WHERE i.rshost = c.rshost AND i.t <= ? AND i.t >= ?
+                    ORDER BY i.t DESC LIMIT 1) AS t
              FROM tb_monitor_host_config c`,
 };
 
@@ -53,33 +55,36 @@ interface ProcRow {
   instance: string;
   user: string | null;
   md5_str: string;
-  a_time: string;
+  /** timeCol's value */
+  a_time: string | number;
   value: number | string | null;
   samples?: number | string;
 }
 
 /** The heaviest processes of each host's sample at or before `at`. */
 export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: number }): Promise<TopResult> {
-  const upTo = sqlTime(q.at);
-  const notBefore = sqlTime(q.at - (q.lookbackMs ?? DEFAULT_LOOKBACK_MS));
+  const tc = timeCol(db);
+  const upTo = timeParam(db, q.at);
+  const notBefore = timeParam(db, q.at - (q.lookbackMs ?? DEFAULT_LOOKBACK_MS));
+  // t: the sample's time as timeCol holds it, passed back as is to select that sample's rows
   const latest = q.host
-    ? await db.query<{ rshost: string; t: string | null }>(
-        "SELECT ? AS rshost, MAX(a_time) AS t FROM tb_monitor_host_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?",
+    ? await db.query<{ rshost: string; t: string | number | null }>(
+        `SELECT ? AS rshost, MAX(${tc}) AS t FROM tb_monitor_host_info WHERE rshost = ? AND ${tc} <= ? AND ${tc} >= ?`,
         [q.host, q.host, upTo, notBefore],
       )
-    : await db.query<{ rshost: string; t: string | null }>(LATEST_PER_HOST[db.dialect], [upTo, notBefore]);
-  const samples = latest.filter((r) => r.t !== null) as { rshost: string; t: string }[];
+    : await db.query<{ rshost: string; t: string | number | null }>(LATEST_PER_HOST[db.dialect], [upTo, notBefore]);
+  const samples = latest.filter((r) => r.t !== null) as { rshost: string; t: string | number }[];
   const result: TopResult = { mode: "at", by: q.by, limit: q.limit, host: q.host, at: q.at, hosts: samples.length, rows: [] };
   if (samples.length === 0) return result;
 
-  const where = (alias: string) => samples.map(() => `(${alias}rshost = ? AND ${alias}a_time = ?)`).join(" OR ");
+  const where = (alias: string) => samples.map(() => `(${alias}rshost = ? AND ${timeCol(db, alias)} = ?)`).join(" OR ");
   const params = samples.flatMap((s) => [s.rshost, s.t]);
   const value = VALUE_SQL[q.by];
   // All kept rows of those samples (hosts x kept per sample: small): their sum is the kept part of
   // each host's total, and the heaviest of them are the answer. One index range per host.
   const [kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, p.a_time, ${processValue(q.by, "p.")} AS value
+      `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, ${timeCol(db, "p.")} AS a_time, ${processValue(q.by, "p.")} AS value
          FROM tb_monitor_process_io_info p
         WHERE ${where("p.")}`,
       params,
@@ -93,12 +98,12 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
   // a host sample with neither kept nor rest rows takes the newest process rows of the same window.
   const seen = new Set([...kept.map((r) => r.rshost), ...rest.map((r) => r.rshost)]);
   for (const s of samples.filter((x) => !seen.has(x.rshost))) {
-    const [p] = await db.query<{ t: string | null }>("SELECT MAX(a_time) AS t FROM tb_monitor_process_io_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?", [s.rshost, upTo, notBefore]);
+    const [p] = await db.query<{ t: string | number | null }>(`SELECT MAX(${tc}) AS t FROM tb_monitor_process_io_info WHERE rshost = ? AND ${tc} <= ? AND ${tc} >= ?`, [s.rshost, upTo, notBefore]);
     if (!p?.t) continue;
     kept.push(
       ...(await db.query<ProcRow>(
-        `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, p.a_time, ${processValue(q.by, "p.")} AS value
-           FROM tb_monitor_process_io_info p WHERE p.rshost = ? AND p.a_time = ?`,
+        `SELECT p.rshost, p.pid, p.start_time, p.instance, p.user, p.md5_str, ${timeCol(db, "p.")} AS a_time, ${processValue(q.by, "p.")} AS value
+           FROM tb_monitor_process_io_info p WHERE p.rshost = ? AND ${timeCol(db, "p.")} = ?`,
         [s.rshost, p.t],
       )),
     );
@@ -118,13 +123,14 @@ export async function topAt(db: Db, q: TopQuery & { at: number; lookbackMs?: num
 
 /** The heaviest processes over [from, to]: per process identity, the average over its host's samples. */
 export async function topRange(db: Db, q: TopQuery & { from: number; to: number }): Promise<TopResult> {
-  const from = sqlTime(q.from);
-  const to = sqlTime(q.to);
+  const from = timeParam(db, q.from);
+  const to = timeParam(db, q.to);
+  const tc = timeCol(db);
   const hostFilter = q.host ? " AND rshost = ?" : "";
   const hostParam = q.host ? [q.host] : [];
   const value = VALUE_SQL[q.by];
   const hostSamples = await db.query<{ rshost: string; n: number | string }>(
-    `SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+    `SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE ${tc} >= ? AND ${tc} <= ?${hostFilter} GROUP BY rshost`,
     [from, to, ...hostParam],
   );
   const result: TopResult = { mode: "range", by: q.by, limit: q.limit, host: q.host, from: q.from, to: q.to, hosts: hostSamples.length, rows: [] };
@@ -134,23 +140,23 @@ export async function topRange(db: Db, q: TopQuery & { from: number; to: number 
   // in its average, and the host total (kept + rest) still contains it.
   const [top, kept, rest] = await Promise.all([
     db.query<ProcRow>(
-      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.user) AS user, MAX(p.md5_str) AS md5_str, MAX(p.a_time) AS a_time,
+      `SELECT p.rshost, p.pid, p.start_time, MAX(p.instance) AS instance, MAX(p.user) AS user, MAX(p.md5_str) AS md5_str, MAX(${timeCol(db, "p.")}) AS a_time,
               SUM(${processValue(q.by, "p.")}) / MAX(h.n) AS value, COUNT(*) AS samples
          FROM tb_monitor_process_io_info p
-         JOIN (SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost) h
+         JOIN (SELECT rshost, COUNT(*) AS n FROM tb_monitor_host_info WHERE ${tc} >= ? AND ${tc} <= ?${hostFilter} GROUP BY rshost) h
            ON h.rshost = p.rshost
-        WHERE p.a_time >= ? AND p.a_time <= ?${q.host ? " AND p.rshost = ?" : ""}
+        WHERE ${timeCol(db, "p.")} >= ? AND ${timeCol(db, "p.")} <= ?${q.host ? " AND p.rshost = ?" : ""}
         GROUP BY p.rshost, p.pid, p.start_time
         ORDER BY value DESC, p.rshost, p.pid
         LIMIT ?`,
       [from, to, ...hostParam, from, to, ...hostParam, q.limit],
     ),
     db.query<{ rshost: string; total: number | string }>(
-      `SELECT rshost, SUM(${processValue(q.by, "")}) AS total FROM tb_monitor_process_io_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+      `SELECT rshost, SUM(${processValue(q.by, "")}) AS total FROM tb_monitor_process_io_info WHERE ${tc} >= ? AND ${tc} <= ?${hostFilter} GROUP BY rshost`,
       [from, to, ...hostParam],
     ),
     db.query<{ rshost: string; total: number | string }>(
-      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_rest_info WHERE a_time >= ? AND a_time <= ?${hostFilter} GROUP BY rshost`,
+      `SELECT rshost, SUM(${value("")}) AS total FROM tb_monitor_process_rest_info WHERE ${tc} >= ? AND ${tc} <= ?${hostFilter} GROUP BY rshost`,
       [from, to, ...hostParam],
     ),
   ]);
@@ -195,7 +201,7 @@ function toRow(r: ProcRow, names: Map<string, { comm: string; cmdline: string }>
     cmdline: name?.cmdline ?? "",
     value,
     share: !legacy && value !== null && total > 0 ? Math.min(1, value / total) : null,
-    sample_time: fromSqlTime(r.a_time),
+    sample_time: fromTimeValue(r.a_time),
     samples,
     host_samples: hostSamples,
   };

@@ -65,6 +65,12 @@ export async function getHost(db: Db, rshost: string): Promise<HostRow | undefin
   return rows[0] ? toHost(rows[0]) : undefined;
 }
 
+/** What the server needs to authenticate reports, for every host (removed ones included), by name. */
+export async function hostAuthRows(db: Db): Promise<Map<string, { istate: number; secret_hash: string }>> {
+  const rows = await db.query<{ rshost: string; istate: number; secret_hash: string | null }>("SELECT rshost, istate, secret_hash FROM tb_monitor_host_config");
+  return new Map(rows.map((r) => [r.rshost, { istate: Number(r.istate), secret_hash: r.secret_hash ?? "" }]));
+}
+
 /** Every host, removed ones included, by name. */
 export async function listHosts(db: Db, opts: { istate?: readonly number[] } = {}): Promise<HostRow[]> {
   const states = opts.istate ?? [];

@@ -2,7 +2,8 @@
 // expiry drops whole partitions and future days are split off the MAXVALUE catch-all ahead of time.
 // SQLite (and a MySQL table without partitions): batched deletes. Never one unbounded DELETE.
 import { sqlTime, type Db } from "./db.ts";
-import { TIME_SERIES_TABLES } from "./schema.ts";
+import { SEEN_TABLE, TIME_SERIES_TABLES } from "./schema.ts";
+import { timeCol, timeParam } from "./series-time.ts";
 
 const DAY_MS = 86_400_000;
 /** TO_DAYS('1970-01-01') in MySQL */
@@ -57,7 +58,7 @@ export async function runRetention(db: Db, nowMs: number, days: number): Promise
   } else {
     for (const table of TIME_SERIES_TABLES) result.deleted[table] = await sqliteDeleteOldest(db, table, cutoff);
   }
-  result.deleted.tb_monitor_report_seen = await deleteBatched(db, "tb_monitor_report_seen", "a_time < ?", [sqlTime(dedupeCutoff)]);
+  result.deleted[SEEN_TABLE] = await deleteBatched(db, SEEN_TABLE, `${timeCol(db)} < ?`, [timeParam(db, dedupeCutoff)]);
   // Only finished incidents: a host that is still alerting keeps its counter.
   result.deleted.tb_monitor_alert_info = await deleteBatched(db, "tb_monitor_alert_info", "istate = 0 AND a_time < ?", [sqlTime(cutoff)]);
   result.deleted.tb_monitor_alert_log = await deleteBatched(db, "tb_monitor_alert_log", "a_time < ?", [sqlTime(cutoff)]);
@@ -153,17 +154,17 @@ async function deleteBatched(db: Db, table: string, where: string, params: unkno
 }
 
 /**
- * SQLite time series have no a_time index (it would cost as much as the data): rows arrive in
- * time order, so each batch looks only at the oldest DELETE_BATCH rows by id and deletes the
- * expired ones among them, stopping when a batch finds none. A late row (a replayed spool) waits
- * until the rows inserted before it have expired.
+ * SQLite time series have no index that starts with the time (it would cost as much as the data;
+ * theirs is (rshost, t)): rows arrive in time order, so each batch looks only at the oldest
+ * DELETE_BATCH rows by id and deletes the expired ones among them, stopping when a batch finds none.
+ * A late row (a replayed spool) waits until the rows inserted before it have expired.
  */
 async function sqliteDeleteOldest(db: Db, table: string, cutoff: number): Promise<number> {
   let total = 0;
   for (;;) {
     const r = await db.exec(
-      `DELETE FROM ${table} WHERE id IN (SELECT id FROM (SELECT id, a_time FROM ${table} ORDER BY id LIMIT ${DELETE_BATCH}) WHERE a_time < ?)`,
-      [sqlTime(cutoff)],
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM (SELECT id, t FROM ${table} ORDER BY id LIMIT ${DELETE_BATCH}) WHERE t < ?)`,
+      [timeParam(db, cutoff)],
     );
     total += r.affectedRows;
     if (r.affectedRows === 0) return total;

@@ -5,8 +5,9 @@
 // sample (it was inside `rest` there) counts as 0, like `pmon top` over a range.
 import { commandNames } from "./history.ts";
 import { jsonObject, num } from "./status.ts";
-import { fromSqlTime, sqlTime, type Db } from "./db.ts";
+import type { Db } from "./db.ts";
 import { MAX_STORED_INTERFACES, OTHER_INTERFACES } from "./interfaces.ts";
+import { fromTimeValue, timeBucket, timeCol, timeParam } from "./series-time.ts";
 
 export interface SeriesQuery {
   host: string;
@@ -80,25 +81,20 @@ export interface HostSeries {
 const KB = 1024;
 const GB = 1024 ** 3;
 
-/** An integer bucket number from a_time (stored as DATETIME on MySQL, as UTC text on SQLite). */
-function bucketSql(db: Db, step: number): string {
-  const s = Math.max(1, Math.floor(step));
-  return db.dialect === "mysql" ? `FLOOR(TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', a_time) / ${s})` : `(CAST(strftime('%s', a_time) AS INTEGER) / ${s})`;
-}
-
 export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
   const maxPoints = q.maxPoints ?? 3000;
   const topK = q.topK ?? 8;
-  const range = [q.host, sqlTime(q.from), sqlTime(q.to)];
-  const where = "rshost = ? AND a_time >= ? AND a_time <= ?";
+  const range = [q.host, timeParam(db, q.from), timeParam(db, q.to)];
+  const tc = timeCol(db);
+  const where = `rshost = ? AND ${tc} >= ? AND ${tc} <= ?`;
   // Every sample when they fit, else buckets wide enough that the range holds at most maxPoints.
   const count = Number((await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM tb_monitor_host_info WHERE ${where}`, range))[0]?.n ?? 0);
   const step = count <= maxPoints ? 1 : Math.max(1, Math.ceil((q.to - q.from) / 1000 / maxPoints));
-  const bucket = bucketSql(db, step);
+  const bucket = timeBucket(db, step);
 
   const [hostRows, procRows, restRows, devRows, portRows, unattrRows, fsRows] = await Promise.all([
-    db.query<{ a_time: string; cpu_info: unknown; mem_info: unknown; io_info: unknown; net: unknown }>(
-      `SELECT a_time, cpu_info, mem_info, io_info, net FROM tb_monitor_host_info WHERE ${where} ORDER BY a_time`,
+    db.query<{ time: string | number; cpu_info: unknown; mem_info: unknown; io_info: unknown; net: unknown }>(
+      `SELECT ${tc} AS time, cpu_info, mem_info, io_info, net FROM tb_monitor_host_info WHERE ${where} ORDER BY ${tc}`,
       range,
     ),
     // No text columns here: MariaDB's temporary table for MAX(instance) etc. made this 5x slower.
@@ -147,7 +143,7 @@ export async function hostSeries(db: Db, q: SeriesQuery): Promise<HostSeries> {
     sums[f].n[i]!++;
   };
   for (const r of hostRows) {
-    const t = fromSqlTime(r.a_time);
+    const t = fromTimeValue(r.time);
     const b = Math.floor(t / 1000 / step);
     let i = index.get(b);
     if (i === undefined) {
@@ -292,8 +288,8 @@ async function processLabels(db: Db, host: string, step: number, picked: Picked[
     [...unique.values()].map((p) =>
       db.query<Label>(
         `SELECT pid, start_time, instance, user, md5_str FROM tb_monitor_process_io_info
-          WHERE rshost = ? AND a_time >= ? AND a_time < ? AND pid = ? AND start_time = ? LIMIT 1`,
-        [host, sqlTime(p.bucket * step * 1000), sqlTime((p.bucket + 1) * step * 1000), p.pid, p.start_time],
+          WHERE rshost = ? AND ${timeCol(db)} >= ? AND ${timeCol(db)} < ? AND pid = ? AND start_time = ? LIMIT 1`,
+        [host, timeParam(db, p.bucket * step * 1000), timeParam(db, (p.bucket + 1) * step * 1000), p.pid, p.start_time],
       ),
     ),
   );

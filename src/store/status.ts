@@ -3,8 +3,9 @@
 // sample (every table of one report shares its a_time).
 import { HOST_STATES, type HostState, type HostStatus } from "../protocol/api.ts";
 import type { Db } from "./db.ts";
-import { fromSqlTime, sqlTime } from "./db.ts";
+import { fromSqlTime } from "./db.ts";
 import { isHeld } from "./legacy.ts";
+import { fromTimeValue, timeCol, timeParam } from "./series-time.ts";
 
 export interface HostStatusOptions {
   /** a running host without a report for this long is silent (alerts.silent_after_s) */
@@ -25,7 +26,8 @@ interface ConfigRow {
   deploy_error: string | null;
   created_at: string | null;
   next_deploy_at: number | string | null;
-  latest: string | null;
+  /** the newest host sample's time as timeCol holds it */
+  latest: string | number | null;
 }
 
 /** The state name for the legacy istate, the deploy error and the report age. */
@@ -81,17 +83,18 @@ const KiB = 1024;
 
 export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOptions = {}): Promise<HostStatus[]> {
   const silentAfterMs = opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
-  // The newest sample of each host: one backward seek per host on (rshost, a_time). (A correlated
+  // The newest sample of each host: one backward seek per host on (rshost, time). (A correlated
   // MAX(a_time) here reads every index entry of the host on MariaDB: 0.5 s for 100 hosts x 3 days.)
+  const it = timeCol(db, "i.");
   const hosts = await db.query<ConfigRow>(
     `SELECT c.rshost, c.istate, c.agent_version, c.last_report_at, c.clock_skew_ms, c.deploy_error, c.created_at, c.next_deploy_at,
-            (SELECT i.a_time FROM tb_monitor_host_info i WHERE i.rshost = c.rshost ORDER BY i.a_time DESC LIMIT 1) AS latest
+            (SELECT ${it} FROM tb_monitor_host_info i WHERE i.rshost = c.rshost ORDER BY ${it} DESC LIMIT 1) AS latest
        FROM tb_monitor_host_config c
       ORDER BY c.rshost`,
   );
   const sampled = hosts.filter((h) => h.latest !== null);
-  // (rshost = ? AND a_time = ?) pairs select exactly the rows of each host's newest report.
-  const pairsOf = (alias: string) => sampled.map(() => `(${alias}rshost = ? AND ${alias}a_time = ?)`).join(" OR ");
+  // (rshost = ? AND time = ?) pairs select exactly the rows of each host's newest report.
+  const pairsOf = (alias: string) => sampled.map(() => `(${alias}rshost = ? AND ${timeCol(db, alias)} = ?)`).join(" OR ");
   const pairs = pairsOf("");
   const pairParams = sampled.flatMap((h) => [h.rshost, h.latest]);
   const [infoRows, diskRows, procRows] = sampled.length
@@ -128,19 +131,20 @@ export async function hostStatuses(db: Db, nowMs: number, opts: HostStatusOption
   for (const p of procRows) if (!topProc.has(p.rshost)) topProc.set(p.rshost, p);
   // The old tool stamped process rows with its process collector's clock, seconds before the host row.
   for (const h of sampled.filter((x) => !topProc.has(x.rshost))) {
-    const upTo = fromSqlTime(h.latest!);
+    const upTo = fromTimeValue(h.latest!);
+    const tc = timeCol(db);
     const [p] = await db.query<(typeof procRows)[number]>(
       `SELECT p.rshost, p.pid, p.instance, p.cpu, i.comm
          FROM tb_monitor_process_io_info p LEFT JOIN tb_monitor_process_info i ON i.md5_str = p.md5_str
-        WHERE p.rshost = ? AND p.a_time = (SELECT MAX(a_time) FROM tb_monitor_process_io_info WHERE rshost = ? AND a_time <= ? AND a_time >= ?)
+        WHERE p.rshost = ? AND ${timeCol(db, "p.")} = (SELECT MAX(${tc}) FROM tb_monitor_process_io_info WHERE rshost = ? AND ${tc} <= ? AND ${tc} >= ?)
         ORDER BY p.cpu DESC, p.pid LIMIT 1`,
-      [h.rshost, h.rshost, h.latest, sqlTime(upTo - OLD_PROCESS_SKEW_MS)],
+      [h.rshost, h.rshost, h.latest, timeParam(db, upTo - OLD_PROCESS_SKEW_MS)],
     );
     if (p) topProc.set(h.rshost, p);
   }
 
   return hosts.map((h): HostStatus => {
-    const lastReport = num(h.last_report_at) ?? (h.latest ? fromSqlTime(h.latest) : null);
+    const lastReport = num(h.last_report_at) ?? (h.latest !== null ? fromTimeValue(h.latest) : null);
     const since = silenceReference(lastReport, h.created_at);
     const row = info.get(h.rshost);
     const cpu = jsonObject(row?.cpu_info);
