@@ -9,9 +9,6 @@ import { EXIT } from "./exit-codes.ts";
 import { terminalJson } from "../util/terminal.ts";
 import { stdout } from "../util/output.ts";
 
-/** how many times more reluctant to compile the JIT is in the agent (see Bun.unsafe.setJITPolicy) */
-const AGENT_JIT_POLICY = 1000;
-
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
   args: {
@@ -34,11 +31,6 @@ export default defineCommand({
     "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
   },
   async run({ args }) {
-    // The agent's time goes to system calls, not to JavaScript that optimized code would speed up: the
-    // optimizing tiers' compiles cost a start of `--once` more CPU than they save and the loop 5-10 MB of
-    // peak memory (measured with bench/collect.ts). The binary starts so (see the Makefile); this keeps
-    // it so when the agent runs from source or in-process.
-    Bun.unsafe.setJITPolicy(AGENT_JIT_POLICY);
     const overrides = definedOnly({
       "agent.sample_ms": numberArg(args["sample-ms"]),
       "agent.host": args.host,
