@@ -5,15 +5,15 @@
 //   make build && bun run bench/upgrade.ts
 //   BENCH_UPGRADE_HOSTS (default 10); BENCH_OLD_BIN=<a pmon binary of another version built from older
 //   source> adds a third upgrade by that binary, to compare its copy path with this one's.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { ROOT } from "../test/helpers/binary.ts";
+import { labServerListening, spawnLabServer, stopLabServer, writeLabConfig } from "../test/helpers/fleet/lab-server.ts";
 import { testMariaDB } from "../test/helpers/mariadb.ts";
 import { createLab, run, waitFor, type LabHost } from "../test/lab/lab.ts";
 
 const HOSTS = Number(process.env.BENCH_UPGRADE_HOSTS ?? 10);
-const PORT = 9300; // inside the lab's own network namespace
 const INTERVAL_S = 2;
 
 async function main(): Promise<void> {
@@ -31,33 +31,12 @@ async function main(): Promise<void> {
       if (b.exitCode !== 0) throw new Error(`make build VERSION=${v} failed: ${b.stderr.toString()}`);
       bins.push(out);
     }
-    const configFile = join(dir, "pmon.toml");
-    writeFileSync(
-      configFile,
-      `[agent]
-interval_s = ${INTERVAL_S}
-jitter_s = 0
-sample_ms = 500
-
-[server]
-listen = "${lab.ctlAddr}:${PORT}"
-url = "http://${lab.ctlAddr}:${PORT}"
-storage = "mysql://pmon:pmonpw@localhost/${db.database}?socket=${encodeURIComponent(db.socket)}"
-data_dir = "${dir}"
-manager_interval_s = 2
-
-[deploy]
-identity = "${lab.identity}"
-known_hosts = "${lab.knownHosts}"
-connect_timeout_s = 5
-install_dir = "/opt/pmon"
-`,
-    );
+    const configFile = writeLabConfig(lab, dir, "pmon.toml", { intervalS: INTERVAL_S, sampleMs: 500, managerIntervalS: 2, mariadb: db, deploy: 'install_dir = "/opt/pmon"' });
     const startServer = async (bin: string) => {
-      server?.kill("SIGTERM");
-      await server?.exited;
-      server = Bun.spawn([...lab.ctlPrefix, bin, "server", "--config", configFile], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(join(dir, "server.log")) });
-      await waitFor("the server to listen", async () => (await lab.ctl(["bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', lab.ctlAddr, String(PORT)])).code === 0, 60_000, 100);
+      await stopLabServer(server);
+      const log = join(dir, "server.log");
+      server = spawnLabServer(lab, bin, configFile, log);
+      await labServerListening(lab, log, 60_000);
     };
     const rxBytes = async (h: LabHost) => Number((await run(["ip", "netns", "exec", h.netns, "cat", "/sys/class/net/eth0/statistics/rx_bytes"])).stdout.trim());
     const versions = async () => {
@@ -93,8 +72,7 @@ install_dir = "/opt/pmon"
     if (old) await measure("upgrade B → BENCH_OLD_BIN's version, its copy", old, () => startServer(old));
     console.log(`load average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   } finally {
-    server?.kill("SIGTERM");
-    await server?.exited;
+    await stopLabServer(server);
     await sql.end();
     await lab.down();
   }

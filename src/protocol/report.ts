@@ -134,6 +134,17 @@ export const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/;
 
 // --- the table ---
 
+/** The figures of one process and of the rest alike, so kept + rest add up to the host, field by field. */
+const USAGE = {
+  /** 100 = one full core */
+  cpu_pct: num("% of one core", 0, 100 * MAX_CPUS),
+  rss_bytes: bytes,
+  read_bytes_per_s: rate,
+  write_bytes_per_s: rate,
+  net_rx_bytes_per_s: rate,
+  net_tx_bytes_per_s: rate,
+};
+
 export const PROCESS = object({
   pid,
   /** pid + start_time is the identity of a process */
@@ -145,13 +156,7 @@ export const PROCESS = object({
   cmdline: str(65_536),
   /** what tells this instance apart from its siblings: listening ports, --port, --defaults-file, ... ("" if nothing) */
   instance: str(1024),
-  /** 100 = one full core */
-  cpu_pct: num("% of one core", 0, 100 * MAX_CPUS),
-  rss_bytes: bytes,
-  read_bytes_per_s: rate,
-  write_bytes_per_s: rate,
-  net_rx_bytes_per_s: rate,
-  net_tx_bytes_per_s: rate,
+  ...USAGE,
   threads: int("threads", 0, MAX_PID),
   /** the process ended during the window: figures from the kernel's exit record, rss_bytes and threads 0 */
   exited: optional(bool),
@@ -160,12 +165,7 @@ export const PROCESS = object({
 /** What the host used beyond the kept processes, so kept + rest add up to the host totals. */
 export const REST = object({
   count: int("processes", 0, MAX_PID),
-  cpu_pct: num("% of one core", 0, 100 * MAX_CPUS),
-  rss_bytes: bytes,
-  read_bytes_per_s: rate,
-  write_bytes_per_s: rate,
-  net_rx_bytes_per_s: rate,
-  net_tx_bytes_per_s: rate,
+  ...USAGE,
 });
 
 const CPU = object({

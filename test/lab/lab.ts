@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive } from "../helpers/pid.ts";
 
 export interface LabHost {
   name: string; // h1, h2, ...
@@ -192,15 +193,6 @@ export async function createLab(count: number, opts: LabOptions = {}): Promise<L
   return lab;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * A test process killed hard (timeout, SIGKILL) cannot run down(): its lab stays. Labs whose owner
  * process is gone are removed here; labs of running test processes are left alone.
@@ -216,7 +208,7 @@ async function sweepStaleLabs(): Promise<void> {
     } catch {
       continue; // being created right now, or not ours
     }
-    if (!owner || alive(owner)) continue;
+    if (!owner || isAlive(owner)) continue;
     let pids: number[] = [];
     try {
       pids = readFileSync(join(dir, "hosts.pid"), "utf8").split("\n").filter(Boolean).map(Number);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive } from "../helpers/pid.ts";
 import { run, waitFor, type RunResult } from "./lab.ts";
 
 /** What the cached root holds beyond debootstrap's minbase. */
@@ -138,15 +139,6 @@ export async function systemdHostRoot(extraPackages: string[] = []): Promise<str
     return root;
   } finally {
     rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

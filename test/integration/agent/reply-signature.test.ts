@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { runAgentLoop, type RoundResult } from "../../../src/agent/loop.ts";
 import { Spool } from "../../../src/agent/spool.ts";
 import { createTransport } from "../../../src/agent/transport.ts";
+import { postReport } from "../../../src/client/api.ts";
 import { createLogger } from "../../../src/log.ts";
 import { EXIT_UPGRADE, HEADERS, MAX_REPLY_BYTES, newKeyPair, privateKeyOf, signReply } from "../../../src/protocol/api.ts";
 import { VERSION } from "../../../src/version.ts";
@@ -109,5 +110,23 @@ describe("replies the agent must not act on", () => {
     const { exitCode } = await a.done;
     srv.mode = "up";
     expect(exitCode).toBe(EXIT_UPGRADE);
+  });
+});
+
+describe("refusals", () => {
+  const send = (host: string, secret: string, reportHost = host) =>
+    postReport(srv.url, { secret, serverKeys: srv.serverKeys, host, json: JSON.stringify(validReport(reportHost, `${host}-${Date.now()}`, Date.now(), 1)), timeMs: Date.now() });
+
+  test("to a host that is not enrolled the 403 is unsigned: the report is kept for a retry, and the reason is shown", async () => {
+    srv.mode = "up";
+    const r = await send("stranger-1", newKeyPair().privateKeyPem);
+    expect(r).toMatchObject({ kind: "retry", status: 403, code: "bad_reply_signature" });
+    expect(r.kind === "retry" && r.error).toContain("says unknown_host");
+  });
+
+  test("to an enrolled host a refusal is signed and acted on", async () => {
+    srv.mode = "up";
+    const r = await send("r1", srv.secrets.r1!, "r2");
+    expect(r).toMatchObject({ kind: "rejected", status: 403, code: "host_mismatch" });
   });
 });

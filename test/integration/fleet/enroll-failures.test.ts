@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { requireBinary } from "../../helpers/binary.ts";
-import { createLab, run, waitFor, type Lab, type LabHost } from "../../lab/lab.ts";
+import { labServerListening, spawnLabServer, stopLabServer, writeLabConfig } from "../../helpers/fleet/lab-server.ts";
+import { createLab, run, type Lab, type LabHost } from "../../lab/lab.ts";
 
-const PORT = 9300;
 let lab: Lab;
 let dir: string;
 let server: Subprocess;
@@ -19,28 +19,7 @@ let h2: LabHost;
 let h3: LabHost;
 
 function writeConfig(name: string, extra: { servers?: string[]; url?: string } = {}): string {
-  const file = join(dir, name);
-  writeFileSync(
-    file,
-    `[agent]
-interval_s = 1
-jitter_s = 0
-sample_ms = 300
-
-[server]
-listen = "${lab.ctlAddr}:${PORT}"
-url = "${extra.url ?? `http://${lab.ctlAddr}:${PORT}`}"
-data_dir = "${dir}"
-manager_interval_s = 3600
-
-[deploy]
-identity = "${lab.identity}"
-known_hosts = "${lab.knownHosts}"
-connect_timeout_s = 5
-servers = ${JSON.stringify(extra.servers ?? [])}
-`,
-  );
-  return file;
+  return writeLabConfig(lab, dir, name, { intervalS: 1, sampleMs: 300, managerIntervalS: 3600, url: extra.url, deploy: `servers = ${JSON.stringify(extra.servers ?? [])}` });
 }
 
 const enroll = (config: string, ...hosts: string[]) => lab.ctl([requireBinary(), "enroll", "--config", config, ...hosts], { timeoutMs: 180_000 });
@@ -51,13 +30,13 @@ beforeAll(async () => {
   dir = join(lab.dir, "server");
   mkdirSync(dir, { recursive: true });
   const config = writeConfig("pmon.toml");
-  server = Bun.spawn([...lab.ctlPrefix, requireBinary(), "server", "--config", config], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(join(dir, "server.log")) });
-  await waitFor("the server to listen", () => existsSync(join(dir, "server.log")) && readFileSync(join(dir, "server.log"), "utf8").includes("listening on"), 30_000, 100);
+  const log = join(dir, "server.log");
+  server = spawnLabServer(lab, requireBinary(), config, log);
+  await labServerListening(lab, log);
 }, 120_000);
 
 afterAll(async () => {
-  server?.kill("SIGTERM");
-  await server?.exited;
+  await stopLabServer(server);
   await lab?.down();
 }, 60_000);
 

@@ -2,32 +2,29 @@
 // up): the client is stopped, its cron entry and its credentials file are gone before the agent starts,
 // the rest of its directory stays, and the enroll summary says what was done. A real sshd host.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { requireBinary } from "../../helpers/binary.ts";
+import { labServerListening, spawnLabServer, stopLabServer, writeLabConfig } from "../../helpers/fleet/lab-server.ts";
 import { createLab, waitFor, type Lab, type LabHost } from "../../lab/lab.ts";
 
-const PORT = 9300; // inside the lab's own network namespace
 const OLD_DIR = "/opt/soft/rpc_for_monitor";
 let lab: Lab;
 let host: LabHost;
 let dir: string;
 let configFile: string;
-let server: ReturnType<typeof Bun.spawn> | undefined;
+let server: Subprocess | undefined;
 
 beforeAll(async () => {
   lab = await createLab(1);
   host = lab.hosts[0]!;
   dir = join(lab.dir, "server");
   mkdirSync(dir, { recursive: true });
-  configFile = join(dir, "pmon.toml");
-  writeFileSync(
-    configFile,
-    `[agent]\ninterval_s = 2\njitter_s = 0\nsample_ms = 300\n\n[server]\nlisten = "${lab.ctlAddr}:${PORT}"\nurl = "http://${lab.ctlAddr}:${PORT}"\n` +
-      `data_dir = "${dir}"\n\n[deploy]\nidentity = "${lab.identity}"\nknown_hosts = "${lab.knownHosts}"\nconnect_timeout_s = 5\n`,
-  );
-  server = Bun.spawn([...lab.ctlPrefix, requireBinary(), "server", "--config", configFile], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(join(dir, "server.log")) });
-  await waitFor("the pmon server to listen", async () => (await lab.ctl(["bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', lab.ctlAddr, String(PORT)])).code === 0, 30_000, 100);
+  configFile = writeLabConfig(lab, dir, "pmon.toml", { intervalS: 2, sampleMs: 300 });
+  const log = join(dir, "server.log");
+  server = spawnLabServer(lab, requireBinary(), configFile, log);
+  await labServerListening(lab, log);
 
   // The old client's layout on the host: its directory (the old tool's files are stood in for by small
   // scripts), the root crontab line that restarts it every minute, and the client itself running.
@@ -50,7 +47,7 @@ nohup bash ${OLD_DIR}/rpc.py --role client --client ${host.addr} --port 9300 --s
 }, 120_000);
 
 afterAll(async () => {
-  server?.kill("SIGKILL");
+  await stopLabServer(server);
   await lab?.down();
 }, 60_000);
 

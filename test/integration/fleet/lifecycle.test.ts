@@ -6,22 +6,23 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import type { Subprocess } from "bun";
 import { signedHeaders } from "../../../src/protocol/api.ts";
 import { readAgentKey } from "../../../src/keys/agent-key.ts";
 import { loadReplyKey } from "../../../src/keys/reply-key.ts";
 import { requireBinary, ROOT } from "../../helpers/binary.ts";
+import { LAB_SERVER_PORT, labServerListening, spawnLabServer, stopLabServer, writeLabConfig } from "../../helpers/fleet/lab-server.ts";
 import { testMariaDB, type TestMariaDB } from "../../helpers/mariadb.ts";
 import { createLab, run, waitFor, type Lab, type LabHost } from "../../lab/lab.ts";
 
 const INTERVAL_S = 2;
-const PORT = 9300; // inside the lab's own network namespace, so it never collides with anything
 let lab: Lab;
 let db: TestMariaDB;
 let sql: mysql.Connection;
 let dir: string;
 let configFile: string;
 let bin: string;
-let server: { proc: ReturnType<typeof Bun.spawn>; log: string } | undefined;
+let server: Subprocess | undefined;
 
 interface HostRow {
   rshost: string;
@@ -40,22 +41,15 @@ async function hostRow(h: LabHost | string): Promise<HostRow | undefined> {
   return r ? { ...r, last_report_at: r.last_report_at === null ? null : Number(r.last_report_at) } : undefined;
 }
 
-function startServer(binary: string, name: string): void {
+async function startServer(binary: string, name: string): Promise<void> {
   const log = join(dir, `${name}.log`);
-  const proc = Bun.spawn([...lab.ctlPrefix, binary, "server", "--config", configFile], { stdin: "ignore", stdout: Bun.file(log + ".out"), stderr: Bun.file(log) });
-  server = { proc, log };
+  server = spawnLabServer(lab, binary, configFile, log);
+  await labServerListening(lab, log);
 }
 
 async function stopServer(): Promise<void> {
-  if (!server) return;
-  server.proc.kill("SIGTERM");
-  await Promise.race([server.proc.exited, Bun.sleep(20_000)]);
-  server.proc.kill("SIGKILL");
+  await stopLabServer(server);
   server = undefined;
-}
-
-async function serverUp(): Promise<void> {
-  await waitFor("the pmon server to listen", async () => (await lab.ctl(["bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', lab.ctlAddr, String(PORT)])).code === 0, 30_000, 100);
 }
 
 /** A real report for `host` (one sample of this machine, as `pmon agent --once` makes it). */
@@ -77,7 +71,7 @@ async function postReport(host: string, secret: string, body: Uint8Array): Promi
   );
   const bodyFile = join(dir, "report.json");
   writeFileSync(bodyFile, body);
-  const r = await lab.ctl([join(ROOT, "node_modules/.bin/bun"), script, `http://${lab.ctlAddr}:${PORT}/v1/report`, JSON.stringify(headers), bodyFile]);
+  const r = await lab.ctl([join(ROOT, "node_modules/.bin/bun"), script, `http://${lab.ctlAddr}:${LAB_SERVER_PORT}/v1/report`, JSON.stringify(headers), bodyFile]);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
@@ -94,34 +88,15 @@ beforeAll(async () => {
   // h7: known_hosts holds a different key for its address, as after a reinstall or an attack
   const otherKey = readFileSync(join(lab.hosts[0]!.dir, "ssh_host_ed25519_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
   writeFileSync(lab.knownHosts, `${lab.hosts[6]!.addr} ${otherKey}\n`);
-  configFile = join(dir, "pmon.toml");
-  writeFileSync(
-    configFile,
-    `[agent]
-interval_s = ${INTERVAL_S}
-jitter_s = 0
-sample_ms = 500
-
-[server]
-listen = "${lab.ctlAddr}:${PORT}"
-url = "http://${lab.ctlAddr}:${PORT}"
-storage = "mysql://pmon:pmonpw@localhost/${db.database}?socket=${encodeURIComponent(db.socket)}"
-data_dir = "${dir}"
-manager_interval_s = 2
-
-[deploy]
-identity = "${lab.identity}"
-known_hosts = "${lab.knownHosts}"
-connect_timeout_s = 5
-install_dir = "/opt/pmon"
-rollout_max_failed_pct = 50
-
-[alerts]
-language = "en"
-`,
-  );
-  startServer(bin, "server-v1");
-  await serverUp();
+  configFile = writeLabConfig(lab, dir, "pmon.toml", {
+    intervalS: INTERVAL_S,
+    sampleMs: 500,
+    managerIntervalS: 2,
+    mariadb: db,
+    deploy: 'install_dir = "/opt/pmon"\nrollout_max_failed_pct = 50',
+    more: '[alerts]\nlanguage = "en"',
+  });
+  await startServer(bin, "server-v1");
 }, 120_000);
 
 afterAll(async () => {
@@ -293,8 +268,7 @@ describe("fleet lifecycle", () => {
     writeFileSync(join(broken.dir, "opt/pmon/agent.env"), `PMON_SUPERVISE_REFUSE_VERSION=${NEXT}\n`);
 
     await stopServer();
-    startServer(next, "server-v2");
-    await serverUp();
+    await startServer(next, "server-v2");
     const good = running.filter((h) => h !== broken);
     for (const h of good) {
       await waitFor(`${h.name} to report version ${NEXT}`, async () => {

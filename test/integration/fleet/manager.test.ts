@@ -1,31 +1,20 @@
 // The manager loop and the fleet queries on a real (SQLite) store, with ssh replaced by a runner
 // that fails like an unreachable host: claims, retries, the alert after 3 failures, rollout stop.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { AlertEvent } from "../../../src/alerts/event.ts";
 import type { Notifier } from "../../../src/alerts/notifier.ts";
 import { markDeployFailed, markRemoved, markRolledBack, retryDelayMs } from "../../../src/fleet/lifecycle.ts";
 import type { Runner } from "../../../src/deploy/ssh.ts";
 import { createLogger } from "../../../src/log.ts";
-import { openDb, type Db } from "../../../src/store/db.ts";
 import { claimHost, markAllForRedeploy, pendingHosts, setSecretHash } from "../../../src/store/fleet.ts";
 import { getHost, ISTATE, registerHost } from "../../../src/store/hosts.ts";
-import { migrate } from "../../../src/store/migrate.ts";
 import { latestVersion, recordVersion } from "../../../src/store/versions.ts";
 import { startManager } from "../../../src/fleet/manager.ts";
+import { memoryStoresPerTest } from "../../helpers/store/backends.ts";
 import { waitFor } from "../../lab/lab.ts";
 
-const dbs: Db[] = [];
-afterEach(async () => {
-  for (const db of dbs.splice(0)) await db.close();
-});
-
-async function store(): Promise<Db> {
-  const db = openDb("sqlite::memory:");
-  await migrate(db);
-  dbs.push(db);
-  return db;
-}
+const store = memoryStoresPerTest();
 
 /** ssh that always finds nothing listening; counts calls per host */
 function refusingRunner(calls: Map<string, number>): Runner {

@@ -1,28 +1,18 @@
 // What the manager loop does with rows it did not write: host names that must never reach ssh, version
 // rows of the old tool, and a server older than the fleet. SQLite store, ssh replaced by a recording runner.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { Runner } from "../../../src/deploy/ssh.ts";
 import { startManager } from "../../../src/fleet/manager.ts";
 import { createLogger } from "../../../src/log.ts";
-import { openDb, type Db } from "../../../src/store/db.ts";
+import type { Db } from "../../../src/store/db.ts";
 import { getHost, ISTATE, registerHost } from "../../../src/store/hosts.ts";
-import { migrate } from "../../../src/store/migrate.ts";
 import { latestPmonVersion, latestVersion, recordVersion } from "../../../src/store/versions.ts";
+import { memoryStoresPerTest } from "../../helpers/store/backends.ts";
 import { waitFor } from "../../lab/lab.ts";
 
 const log = createLogger("silent");
-const dbs: Db[] = [];
-afterEach(async () => {
-  for (const db of dbs.splice(0)) await db.close();
-});
-
-async function store(): Promise<Db> {
-  const db = openDb("sqlite::memory:");
-  await migrate(db);
-  dbs.push(db);
-  return db;
-}
+const store = memoryStoresPerTest();
 
 /** ssh that finds nothing listening; records every destination it was asked for */
 function recordingRunner(dests: string[]): Runner {

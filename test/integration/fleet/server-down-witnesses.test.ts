@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { requireBinary, ROOT } from "../../helpers/binary.ts";
+import { labServerListening, spawnLabServer, stopLabServer, writeLabConfig } from "../../helpers/fleet/lab-server.ts";
 import { createLab, waitFor, type Lab, type LabHost } from "../../lab/lab.ts";
 
-const PORT = 9300;
 const HOOK_PORT = 9301;
 let lab: Lab;
 let dir: string;
@@ -28,12 +28,11 @@ const received = (): Post[] => (existsSync(posts) ? readFileSync(posts, "utf8").
 const serverDown = (state: string) => received().filter((p) => p.body.kind === "server_down" && p.body.state === state);
 
 function startServer(name: string): void {
-  server = Bun.spawn([...lab.ctlPrefix, requireBinary(), "server", "--config", config], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(join(dir, `${name}.log`)) });
+  server = spawnLabServer(lab, requireBinary(), config, join(dir, `${name}.log`));
 }
 
 async function stopServer(): Promise<void> {
-  server?.kill("SIGTERM");
-  await server?.exited;
+  await stopLabServer(server);
   server = undefined;
 }
 
@@ -43,26 +42,11 @@ beforeAll(async () => {
   dir = join(lab.dir, "server");
   mkdirSync(dir, { recursive: true });
   posts = join(dir, "posts.jsonl");
-  config = join(dir, "pmon.toml");
-  writeFileSync(
-    config,
-    `[agent]
-interval_s = 1
-jitter_s = 0
-sample_ms = 300
-
-[server]
-listen = "${lab.ctlAddr}:${PORT}"
-url = "http://${lab.ctlAddr}:${PORT}"
-data_dir = "${dir}"
-manager_interval_s = 2
-
-[deploy]
-identity = "${lab.identity}"
-known_hosts = "${lab.knownHosts}"
-connect_timeout_s = 5
-
-[alerts]
+  config = writeLabConfig(lab, dir, "pmon.toml", {
+    intervalS: 1,
+    sampleMs: 300,
+    managerIntervalS: 2,
+    more: `[alerts]
 language = "en"
 server_down_rounds = 2
 witness_fresh_s = 5
@@ -71,9 +55,8 @@ server_down_witnesses = ["${h1.addr}"]
 
 [[alerts.channels]]
 type = "webhook"
-url = "http://${lab.ctlAddr}:${HOOK_PORT}/hook"
-`,
-  );
+url = "http://${lab.ctlAddr}:${HOOK_PORT}/hook"`,
+  });
   receiver = Bun.spawn([...lab.ctlPrefix, join(ROOT, "node_modules/.bin/bun"), join(ROOT, "test/helpers/alerts/receiver-process.ts"), lab.ctlAddr, String(HOOK_PORT), posts], {
     stdin: "ignore",
     stdout: "pipe",
@@ -81,9 +64,7 @@ url = "http://${lab.ctlAddr}:${HOOK_PORT}/hook"
   });
   await new Response(receiver.stdout as ReadableStream).body!.getReader().read(); // "listening"
   startServer("server-1");
-  await waitFor("the server to listen", () => existsSync(join(dir, "server-1.log")) && readFileSync(join(dir, "server-1.log"), "utf8").includes("listening on"), 30_000, 100).catch((e) => {
-    throw new Error(`${e.message}: ${existsSync(join(dir, "server-1.log")) ? readFileSync(join(dir, "server-1.log"), "utf8") : "(no log)"}`);
-  });
+  await labServerListening(lab, join(dir, "server-1.log"));
 }, 120_000);
 
 afterAll(async () => {

@@ -6,30 +6,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createNetworkCollector } from "../../../src/collect/network.ts";
 import type { DestroyListener } from "../../../src/net/destroy-listener.ts";
+import type { KernelOpeners } from "../../../src/net/kernel-probe.ts";
 import { EPERM, EPROTONOSUPPORT, SyscallError } from "../../../src/net/libc.ts";
 import { CHILDREN, LIVE_TIMEOUT_MS } from "../../helpers/net/helpers.ts";
 
-/** A logger that records what it would print. */
-function recordingLog() {
+// Each degraded case is the same collector on the live /proc with one kernel socket replaced;
+// `lines` records what it logged.
+function collectorWithKernel(kernel: KernelOpeners) {
   const lines: string[] = [];
   const log = createConsola({ level: 5, reporters: [{ log: (o) => lines.push(`${o.type}: ${o.args.join(" ")}`) }] });
-  return { log, lines };
+  const net = createNetworkCollector({ procRoot: "/proc", log, netMibS: 10, topN: 10, kernel });
+  return { net, lines };
 }
 
 const lo = [{ name: "lo", rx_bytes_per_s: 500, tx_bytes_per_s: 700, speed_mbps: null }];
 
 describe("degraded kernels and privileges", () => {
   test("no NETLINK_SOCK_DIAG: one clear line, capabilities say so, interface traffic all unattributed", () => {
-    const { log, lines } = recordingLog();
-    const net = createNetworkCollector({
-      procRoot: "/proc",
-      log,
-      netMibS: 10,
-      topN: 10,
-      kernel: {
-        openDiag: () => {
-          throw new SyscallError("socket(AF_NETLINK, 4)", EPROTONOSUPPORT);
-        },
+    const { net, lines } = collectorWithKernel({
+      openDiag: () => {
+        throw new SyscallError("socket(AF_NETLINK, 4)", EPROTONOSUPPORT);
       },
     });
     expect(lines).toHaveLength(1);
@@ -42,16 +38,9 @@ describe("degraded kernels and privileges", () => {
   });
 
   test("destroy notifications refused (EPERM, kernels that want CAP_NET_ADMIN): off, said once, sampling works", () => {
-    const { log, lines } = recordingLog();
-    const net = createNetworkCollector({
-      procRoot: "/proc",
-      log,
-      netMibS: 10,
-      topN: 10,
-      kernel: {
-        openDestroy: () => {
-          throw new SyscallError("bind(netlink)", EPERM);
-        },
+    const { net, lines } = collectorWithKernel({
+      openDestroy: () => {
+        throw new SyscallError("bind(netlink)", EPERM);
       },
     });
     expect(lines).toHaveLength(1);
@@ -66,16 +55,9 @@ describe("degraded kernels and privileges", () => {
   });
 
   test("a kernel that accepts the subscription but sends nothing (before 4.9): destroy notifications off, said once", () => {
-    const { log, lines } = recordingLog();
     let closed = false;
     const silent = { drain: () => ({ sockets: [], overflowed: false, malformed: 0 }), close: () => (closed = true) };
-    const net = createNetworkCollector({
-      procRoot: "/proc",
-      log,
-      netMibS: 10,
-      topN: 10,
-      kernel: { openDestroy: () => silent as unknown as DestroyListener },
-    });
+    const { net, lines } = collectorWithKernel({ openDestroy: () => silent as unknown as DestroyListener });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("no socket-destroy notification arrived for a probe socket");
     expect(net.capabilities.tcp_destroy_events).toBe(false);

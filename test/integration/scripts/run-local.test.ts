@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../helpers/binary.ts";
+import { isAlive } from "../../helpers/pid.ts";
 import { cleanEnv } from "../../helpers/pmon-binary.ts";
 import { freePort } from "../../helpers/server/procs.ts";
 
@@ -22,15 +23,6 @@ async function script(args: string[], env: Record<string, string>) {
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterAll(async () => {
   for (const d of dirs) {
@@ -53,7 +45,7 @@ test("run twice: the second run stops the first, waits for it, and waits for a r
   const st = Bun.spawnSync([join(ROOT, "dist/pmon"), "status", "--config", join(dir, "pmon.toml"), "--json"], { env: cleanEnv() });
   const lastReport = Math.max(...JSON.parse(st.stdout.toString()).hosts.map((h: { last_report_at: number }) => h.last_report_at));
   expect(lastReport).toBeGreaterThanOrEqual(secondStarted);
-  for (const pid of pids) expect(alive(pid)).toBe(false);
+  for (const pid of pids) expect(isAlive(pid)).toBe(false);
   // a fresh log of the new server, not interleaved with the old one's shutdown
   const log = readFileSync(join(dir, "server.log"), "utf8");
   expect(log.match(/listening on/g)).toHaveLength(1);

@@ -1,10 +1,10 @@
 // Host rows, versions and server heartbeats on both backends.
-import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { Db } from "../../../src/store/db.ts";
 import { deleteHost, getHost, ISTATE, listHosts, recordReportSeen, registerHost, setHostState } from "../../../src/store/hosts.ts";
 import { heartbeat, lastHeartbeat, liveServers } from "../../../src/store/servers.ts";
 import { latestVersion, recordVersion } from "../../../src/store/versions.ts";
-import { BACKENDS, openMigrated } from "../../helpers/store/backends.ts";
+import { BACKENDS, openMigratedForSuite } from "../../helpers/store/backends.ts";
 
 // DDL on a shared 2-core machine can take seconds; never assert timings here.
 setDefaultTimeout(60_000);
@@ -13,13 +13,7 @@ const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
 describe.each(BACKENDS)("hosts on $name", (backend) => {
   let db: Db;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const h = await openMigrated(backend);
-    db = h.db;
-    cleanup = h.cleanup;
-  });
-  afterAll(() => cleanup());
+  openMigratedForSuite(backend, (h) => (db = h.db));
 
   test("register, get, re-register (re-key) and list", async () => {
     expect(await getHost(db, "h1")).toBeUndefined();

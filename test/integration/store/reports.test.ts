@@ -1,14 +1,14 @@
 // writeReports on both backends: every legacy table gets the right rows in the legacy units, the
 // same report id is stored once, and a report the database rejects leaves no row behind.
 import { sampleSpan } from "../../../src/store/sample-span.ts";
-import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { openDb, StoreUnavailableError, type Db } from "../../../src/store/db.ts";
 import { registerHost, recordReportSeen } from "../../../src/store/hosts.ts";
 import { md5Hex, sampleTime, wholeDisks, writeReports } from "../../../src/store/reports.ts";
 import { TIME_SERIES_TABLES } from "../../../src/store/schema.ts";
 import { migrate } from "../../../src/store/migrate.ts";
 import { testMariaDB } from "../../helpers/mariadb.ts";
-import { BACKENDS, json, openMigrated } from "../../helpers/store/backends.ts";
+import { BACKENDS, json, openMigrated, openMigratedForSuite } from "../../helpers/store/backends.ts";
 import { extremeReport, makeProcess, makeReport } from "../../helpers/reports.ts";
 import { ColumnRefusal } from "../../../src/store/columns.ts";
 
@@ -47,13 +47,7 @@ describe("pure helpers", () => {
 
 describe.each(BACKENDS)("writeReports on $name", (backend) => {
   let db: Db;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    const h = await openMigrated(backend);
-    db = h.db;
-    cleanup = h.cleanup;
-  });
-  afterAll(() => cleanup());
+  openMigratedForSuite(backend, (h) => (db = h.db));
 
   test("a realistic report fills every table with legacy units and JSON keys", async () => {
     const host = "db-1.example";

@@ -1,12 +1,12 @@
 // hostSeries (the web UI's host charts) on both backends: every sample when they fit, averaged
 // buckets when not, the heaviest processes stacked with an honest `rest`, and the host, disk,
 // port, interface and filesystem series in bytes and percent.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { sqlTime, type Db } from "../../../src/store/db.ts";
 import { insertRows, writeReports } from "../../../src/store/reports.ts";
 import { hostSeries } from "../../../src/store/series.ts";
 import { defaultProcesses, makeReport } from "../../helpers/reports.ts";
-import { BACKENDS, openMigrated } from "../../helpers/store/backends.ts";
+import { BACKENDS, openMigratedForSuite } from "../../helpers/store/backends.ts";
 
 setDefaultTimeout(60_000);
 
@@ -21,10 +21,9 @@ const TIMES = MYSQLD_CPU.map((_, i) => T0 + i * 30_000);
 
 describe.each(BACKENDS)("hostSeries on $name", (backend) => {
   let db: Db;
-  let cleanup: () => Promise<void>;
+  openMigratedForSuite(backend, (h) => (db = h.db));
 
   beforeAll(async () => {
-    ({ db, cleanup } = await openMigrated(backend));
     const reports = MYSQLD_CPU.map((cpu, i) =>
       makeReport({
         host: HOST,
@@ -38,8 +37,6 @@ describe.each(BACKENDS)("hostSeries on $name", (backend) => {
     reports.push(makeReport({ host: "other", time: T0 + 30_000 }));
     await writeReports(db, reports.map((report) => ({ report, receivedAt: report.time + 100 })));
   });
-
-  afterAll(() => cleanup());
 
   test("every sample when they fit: host figures in bytes and percent, processes stacked with rest", async () => {
     const s = await hostSeries(db, { host: HOST, from: T0 - 1000, to: T0 + 200_000, topK: 2 });

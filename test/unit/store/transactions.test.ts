@@ -23,21 +23,26 @@ afterEach(async () => {
 
 const names = async (d: Db) => (await d.query<{ name: string }>("SELECT name FROM t ORDER BY name")).map((r) => r.name);
 
+// The ordering tests need transaction A open, with its row "a" written, while they start something else.
+async function failingTransactionHeldOpen(d: Db): Promise<{ a: Promise<unknown>; release: () => void }> {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let inserted!: () => void;
+  const aInserted = new Promise<void>((r) => (inserted = r));
+  const a = d.transaction(async (tx) => {
+    await tx.exec("INSERT INTO t (name) VALUES (?)", ["a"]);
+    inserted();
+    await gate;
+    throw new Error("a fails");
+  });
+  await aInserted;
+  return { a, release };
+}
+
 describe("sqlite transactions", () => {
   test("a concurrent caller's row survives another caller's rollback", async () => {
     const d = await open();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const aInserted = new Promise<void>((r) => (inserted = r));
-
-    const a = d.transaction(async (tx) => {
-      await tx.exec("INSERT INTO t (name) VALUES (?)", ["a"]);
-      inserted();
-      await gate;
-      throw new Error("a fails");
-    });
-    await aInserted;
+    const { a, release } = await failingTransactionHeldOpen(d);
     // B starts while A's transaction is open.
     const b = d.transaction(async (tx) => {
       await tx.exec("INSERT INTO t (name) VALUES (?)", ["b"]);
@@ -52,17 +57,7 @@ describe("sqlite transactions", () => {
 
   test("a statement outside a transaction waits for it instead of joining it", async () => {
     const d = await open();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const aInserted = new Promise<void>((r) => (inserted = r));
-    const a = d.transaction(async (tx) => {
-      await tx.exec("INSERT INTO t (name) VALUES (?)", ["a"]);
-      inserted();
-      await gate;
-      throw new Error("a fails");
-    });
-    await aInserted;
+    const { a, release } = await failingTransactionHeldOpen(d);
     const outside = d.exec("INSERT INTO t (name) VALUES (?)", ["outside"]);
     release();
     await expect(a).rejects.toThrow("a fails");
