@@ -32,7 +32,8 @@ export function agentHost(agent: ResolvedConfig["agent"], proc: ProcFs): string 
   return host;
 }
 
-export function createAgentCollector(config: ResolvedConfig, log: Logger, network?: NetworkCollector): Collector {
+/** `gcAfterCollect` false: the process ends soon (`--once`), collecting its garbage would be work for nothing. */
+export function createAgentCollector(config: ResolvedConfig, log: Logger, network?: NetworkCollector, gcAfterCollect = true): Collector {
   const a = config.agent;
   const proc = createProcFs(a.proc_root);
   let host: string;
@@ -54,6 +55,7 @@ export function createAgentCollector(config: ResolvedConfig, log: Logger, networ
     log,
     network,
     exits: createExitSource(a.proc_root, log.withTag("exits")),
+    gcAfterCollect,
   });
 }
 
@@ -64,7 +66,7 @@ export interface OnceOptions {
 
 /** Two samples sample_ms apart (or proc_root then procRootNext), one report. */
 export async function runOnce(config: ResolvedConfig, log: Logger, network?: NetworkCollector, opts: OnceOptions = {}): Promise<Report> {
-  const collector = createAgentCollector(config, log, network);
+  const collector = createAgentCollector(config, log, network, false);
   let report: Report | null;
   try {
     const first = collectOrExplain(collector, config.agent.proc_root);

@@ -1,13 +1,13 @@
+// The key handling and the reporting loop (signing, HTTP, spool) are imported when used: `pmon agent --once`
+// then loads none of it, nor node:crypto, which makes every start cheaper.
 import { defineCommand } from "citty";
-import { runAgentCommand } from "../agent/command.ts";
 import { AgentConfigError, runOnce } from "../agent/once.ts";
-import { initAgentKey, readAgentKey } from "../keys/agent-key.ts";
-import { AgentSetupError, secretPath } from "../agent/run.ts";
 import { formatReportSummary, SUMMARY_BY, type SummaryBy } from "../collect/summary.ts";
 import { createAgentNetworkCollector } from "../collect/network.ts";
 import { commonArgs, definedOnly, noConfigHint, runWithConfig, UserError } from "./_shared.ts";
 import { EXIT } from "./exit-codes.ts";
 import { terminalJson } from "../util/terminal.ts";
+import { stdout } from "../util/output.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -45,6 +45,8 @@ export default defineCommand({
     await runWithConfig(args, overrides, async ({ config, log }) => {
       if (config.source === undefined && !args.once) log.info(`running on defaults ${noConfigHint()}`);
       if (args["show-key"]) {
+        const { readAgentKey } = await import("../keys/agent-key.ts");
+        const { secretPath } = await import("../agent/run.ts");
         try {
           process.stdout.write(readAgentKey(secretPath(config.agent)).publicKey + "\n");
         } catch {
@@ -53,6 +55,8 @@ export default defineCommand({
         return 0;
       }
       if (args["init-key"]) {
+        const { initAgentKey } = await import("../keys/agent-key.ts");
+        const { secretPath } = await import("../agent/run.ts");
         try {
           // only the public key leaves the host
           process.stdout.write(initAgentKey(secretPath(config.agent), { fresh: Boolean(args.rekey) }).publicKey + "\n");
@@ -63,6 +67,8 @@ export default defineCommand({
       }
       if (!args.once) {
         // the long-running loop: src/agent/command.ts
+        const { runAgentCommand } = await import("../agent/command.ts");
+        const { AgentSetupError } = await import("../agent/run.ts");
         try {
           return await runAgentCommand(config, log);
         } catch (e) {
@@ -75,7 +81,7 @@ export default defineCommand({
       const network = createAgentNetworkCollector(config, log.withTag("net"));
       try {
         const report = await runOnce(config, log, network, { procRootNext: args["proc-root-next"] });
-        process.stdout.write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report, by));
+        stdout().write(args.json ? terminalJson(report) + "\n" : formatReportSummary(report, by));
       } catch (e) {
         if (e instanceof AgentConfigError) throw new UserError(e.message, EXIT.USAGE);
         throw e;

@@ -12,6 +12,9 @@ export default defineCommand({
     ...storeArgs,
   },
   async run({ args }) {
+    // the binary starts with a reluctant JIT (see the Makefile); the server's validation, JSON and SQL code
+    // runs for every report and is worth optimizing
+    Bun.unsafe.setJITPolicy(1);
     const overrides = definedOnly({ "server.listen": args.listen, "server.storage": args.storage, "server.data_dir": args["data-dir"] });
     await runWithConfig(args, overrides, async ({ config, log }) => {
       if (config.source === undefined) log.info(`running on defaults ${noConfigHint()}`);

@@ -2,7 +2,6 @@
 // call. collect() is synchronous (all reads are sync: cheaper in CPU than async reads of many small files); the first call
 // only primes the counters and returns null. State kept between calls: previous counters of live
 // processes (vanished ones are dropped), of disks and interfaces, and cached cmdline args/uids.
-import { randomUUID } from "node:crypto";
 import { isGone } from "../procfs/errors.ts";
 import type { ProcFs } from "../procfs/fs.ts";
 import { parsePidCmdlineArgs, readPidCmdlineText } from "../procfs/pid-cmdline.ts";
@@ -58,7 +57,7 @@ const FULL_GC_EVERY_MS = 30_000;
 export function createCollector(opts: CollectorOptions): Collector {
   const userName = createUserResolver(opts.passwdPath);
   const masker = createMasker(opts.sensitiveWords);
-  const idPrefix = opts.idPrefix ?? randomUUID();
+  const idPrefix = opts.idPrefix ?? crypto.randomUUID();
   const now = opts.now ?? Date.now;
   let sequence = 0;
   let scans = 0;

@@ -1,4 +1,4 @@
-// The few libc calls pmon needs for netlink sockets, bound once through bun:ffi (works in compiled binaries).
+// The few libc calls pmon needs for netlink sockets and fd directories, bound once through bun:ffi (works in compiled binaries).
 import { dlopen, FFIType, read } from "bun:ffi";
 
 export const AF_INET = 2;
@@ -38,6 +38,12 @@ function bind() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
+    // fd directories (socket owners): see fd-dir.ts
+    opendir: { args: [FFIType.cstring], returns: FFIType.ptr },
+    dirfd: { args: [FFIType.ptr], returns: FFIType.i32 },
+    closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
+    getdents64: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    readlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   }).symbols;
 }
 

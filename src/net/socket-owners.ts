@@ -8,6 +8,8 @@
 // host every sample. One still there at the next sample is looked for everywhere.
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { DENIED, FdDirReader } from "./fd-dir.ts";
+import { EACCES, EPERM } from "./libc.ts";
 
 // An inode nobody could be found for (a process in another pid namespace, a socket in flight between
 // socket()/accept() and fd install) is searched for again only after this many samples and this much time:
@@ -32,8 +34,9 @@ export class SocketOwners {
   private listedLastScan = new Set<number>();
   /** the inodes of the previous dump */
   private previousDump = new Set<number>();
-  /** pid → fd name → socket inode (0 = not a socket) from the last read of that process */
-  private readonly fdCache = new Map<number, Map<string, number>>();
+  /** pid → fd number → socket inode, from the last read of that process (processes holding sockets only) */
+  private readonly fdCache = new Map<number, Map<number, number>>();
+  private readonly dir = new FdDirReader();
   readonly stats: OwnerScanStats = { fdDirsRead: 0, linksRead: 0, fdDirsDenied: 0 };
 
   /** this process's pid as procRoot numbers it (its own connections to the server are new every report) */
@@ -142,37 +145,42 @@ export class SocketOwners {
    * a dup in another process keeps the socket alive, is caught by the periodic full retry.)
    */
   private scanPid(pid: number, wanted: Set<number>, liveSockets: ReadonlySet<number>, useCache: boolean): void {
-    const dir = join(this.procRoot, String(pid), "fd");
-    let fds: string[];
-    try {
-      fds = readdirSync(dir);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EACCES" || code === "EPERM") this.stats.fdDirsDenied++;
+    const dir = this.dir;
+    const err = dir.open(`${this.procRoot}/${pid}/fd`);
+    if (err !== 0) {
+      if (err === EACCES || err === EPERM) this.stats.fdDirsDenied++;
       return; // ENOENT: the process exited meanwhile
     }
-    this.stats.fdDirsRead++;
-    const cached = useCache ? this.fdCache.get(pid) : undefined;
-    const next = new Map<string, number>();
-    for (const fd of fds) {
-      let inode = cached?.get(fd);
-      if (inode === undefined || inode === 0 || !liveSockets.has(inode)) {
-        let target: string;
-        try {
-          target = readlinkSync(join(dir, fd));
-        } catch {
-          continue; // the fd was closed meanwhile
+    try {
+      this.stats.fdDirsRead++;
+      const cached = useCache ? this.fdCache.get(pid) : undefined;
+      // only processes holding sockets are cached: what else an fd holds is read again anyway
+      let next: Map<number, number> | undefined;
+      for (const fd of dir.fds) {
+        let inode = cached?.get(fd);
+        if (inode === undefined || !liveSockets.has(inode)) {
+          inode = dir.socketInode(fd);
+          if (inode === DENIED) {
+            // a process whose fd directory lists but whose links are refused (another user namespace's
+            // init, a non-dumpable process): none of its links will read, so none is tried
+            this.stats.fdDirsDenied++;
+            break;
+          }
+          if (inode < 0) continue; // the fd was closed meanwhile
+          this.stats.linksRead++;
+          if (inode === 0) continue;
         }
-        this.stats.linksRead++;
-        inode = socketInode(target) ?? 0;
+        (next ??= new Map()).set(fd, inode);
+        if (wanted.delete(inode)) {
+          this.owner.set(inode, pid);
+          this.missing.delete(inode);
+        }
       }
-      next.set(fd, inode);
-      if (inode !== 0 && wanted.delete(inode)) {
-        this.owner.set(inode, pid);
-        this.missing.delete(inode);
-      }
+      if (next) this.fdCache.set(pid, next);
+      else this.fdCache.delete(pid);
+    } finally {
+      dir.close();
     }
-    this.fdCache.set(pid, next);
   }
 }
 

@@ -48,8 +48,9 @@ describe("degraded kernels and privileges", () => {
     expect(lines[0]).toContain("need CAP_NET_ADMIN");
     expect(net.capabilities).toMatchObject({ sock_diag: true, tcp_destroy_events: false, tcp_bytes: true });
     const s = net.sample(lo);
-    // (sockets of processes outside this pid namespace may exist: net_owner_unknown is not a failure)
-    expect(Object.keys(s.errors).filter((k) => k !== "net_owner_unknown")).toEqual([]);
+    // (sockets of processes outside this pid namespace, or of one whose fd links are refused even to root,
+    // as a sandbox's init can be, may exist: net_owner_unknown and net_fd_denied are not failures)
+    expect(Object.keys(s.errors).filter((k) => k !== "net_owner_unknown" && k !== "net_fd_denied")).toEqual([]);
     net.close();
   });
 
