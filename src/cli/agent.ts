@@ -48,7 +48,7 @@ export default defineCommand({
         const { readAgentKey } = await import("../keys/agent-key.ts");
         const { secretPath } = await import("../agent/run.ts");
         try {
-          process.stdout.write(readAgentKey(secretPath(config.agent)).publicKey + "\n");
+          stdout().write(readAgentKey(secretPath(config.agent)).publicKey + "\n");
         } catch {
           // no key (or not a pmon key): print nothing
         }
@@ -59,7 +59,7 @@ export default defineCommand({
         const { secretPath } = await import("../agent/run.ts");
         try {
           // only the public key leaves the host
-          process.stdout.write(initAgentKey(secretPath(config.agent), { fresh: Boolean(args.rekey) }).publicKey + "\n");
+          stdout().write(initAgentKey(secretPath(config.agent), { fresh: Boolean(args.rekey) }).publicKey + "\n");
         } catch (e) {
           throw new UserError(`pmon agent --init-key: ${(e as Error).message}`);
         }

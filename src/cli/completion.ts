@@ -1,6 +1,7 @@
 // Shell completion. The scripts are thin: they ask the binary (`pmon __complete WORDS...`) for the
 // candidates, which come from the same citty definitions the commands run with, so they cannot drift.
 // Host names come from the configured store when it answers within a second.
+import { stdout } from "../util/output.ts";
 import { defineCommand, type ArgDef, type CommandDef, type Resolvable } from "citty";
 import { loadConfig } from "../config/load.ts";
 import type { Db } from "../store/db.ts";
@@ -115,7 +116,7 @@ export const completionCommand = defineCommand({
       process.exitCode = 2;
       return;
     }
-    process.stdout.write(completionScript(shell));
+    stdout().write(completionScript(shell));
   },
 });
 
@@ -128,5 +129,5 @@ export async function printCompletions(root: CommandDef, argv: string[]): Promis
   const config = words.indexOf("--config");
   const configPath = config >= 0 && config + 1 < words.length - 1 ? words[config + 1] : undefined;
   const out = await complete(root, words.length ? words : [""], () => storeHostNames(configPath));
-  if (out.length) process.stdout.write(out.join("\n") + "\n");
+  if (out.length) stdout().write(out.join("\n") + "\n");
 }

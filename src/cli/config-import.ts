@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { importOldConfig, IniError } from "../config/import-ini.ts";
@@ -60,7 +61,7 @@ function importFile(args: { file: string; output: string; port?: string; force?:
   renameSync(tmp, out);
   const lines = ["mapped:", ...result.mapped.map((m) => `  ${m.from} = ${m.old}  ->  ${m.to} = ${m.value}`)];
   if (result.unmapped.length) lines.push("not mapped:", ...result.unmapped.map((u) => `  ${u.from}: ${u.why}`));
-  process.stdout.write(lines.join("\n") + "\n");
+  stdout().write(lines.join("\n") + "\n");
   log.withTag("import").info(`wrote ${out} (mode 0600: it holds the database password)`);
   return 0;
 }

@@ -1,5 +1,6 @@
 // `pmon config check`: validate a config without starting anything, like `nginx -t` or `sshd -t`.
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { Database } from "bun:sqlite";
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname } from "node:path";
@@ -130,12 +131,12 @@ const check = defineCommand({
       return;
     }
     const checks = await checkConfig(resolved.config, Boolean(args.connect));
-    if (!args.quiet) process.stdout.write(renderResolved(resolved.config, resolved.sources) + "\n");
+    if (!args.quiet) stdout().write(renderResolved(resolved.config, resolved.sources) + "\n");
     for (const c of checks) {
-      if (!c.ok || !args.quiet) process.stdout.write(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}\n`);
+      if (!c.ok || !args.quiet) stdout().write(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}\n`);
     }
     const failed = checks.filter((c) => !c.ok).length;
-    process.stdout.write(failed ? `configuration has ${failed} problem(s)\n` : args.quiet ? "" : "configuration ok\n");
+    stdout().write(failed ? `configuration has ${failed} problem(s)\n` : args.quiet ? "" : "configuration ok\n");
     process.exitCode = failed ? 2 : 0;
   },
 });

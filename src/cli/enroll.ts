@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { checkAgentServers, checkDeployConfig, checkHostNames, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import type { Logger } from "../log.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
@@ -67,7 +68,7 @@ async function enroll(fleet: Fleet, hosts: string[], log: Logger, rekey: boolean
   const progress = new ProgressLines((line) => elog.info(line), hosts.length);
   const outcomes = await fleet.enroll(hosts, (h, text) => progress.update(h, text), { rekey });
   for (const o of outcomes) if (!o.ok) elog.error(`${o.rshost}: ${o.detail}`);
-  process.stdout.write(renderOutcomes(outcomes, wantColour()));
+  stdout().write(renderOutcomes(outcomes, wantColour()));
   const failed = outcomes.filter((o) => !o.ok).length;
   if (failed > 0) {
     elog.error(`${failed} of ${outcomes.length} host(s) failed; failed deployments stay pending (istate 1) and a running server retries them`);

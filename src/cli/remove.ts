@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { checkDeployConfig, FleetRequestError, openFleet, type Fleet } from "../fleet/service.ts";
 import { renderOutcomes } from "../view/outcomes.ts";
 import { ProgressLines } from "../view/progress.ts";
@@ -29,7 +30,7 @@ export default defineCommand({
           if (!o.ok) rlog.error(`${o.rshost}: ${o.detail}`);
           else if (o.kind !== undefined) rlog.warn(`${o.rshost}: ${o.detail}`); // --force: removed, with leftovers named
         }
-        process.stdout.write(renderOutcomes(outcomes, wantColour()));
+        stdout().write(renderOutcomes(outcomes, wantColour()));
         const failed = outcomes.filter((o) => !o.ok).length;
         if (failed > 0) {
           rlog.error(

@@ -1,5 +1,6 @@
 // The whole command line as a function: `runCommand(argv)` parses argv, runs the subcommand and returns
 // its exit code. The binary's main.ts calls it; tests call it in-process. Importing it runs nothing.
+import { stdout } from "../util/output.ts";
 import { defineCommand, renderUsage, runCommand as runCitty, type ArgsDef, type CommandDef } from "citty";
 import { COMMIT, VERSION } from "../version.ts";
 import { EXAMPLES } from "./_examples.ts";
@@ -39,7 +40,7 @@ async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>, parent
   const examples = EXAMPLES[meta?.name ?? ""] ?? [];
   const text = (await renderUsage(cmd, parent)) + (examples.length ? `\nEXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n` : "") + "\n\n";
   const plain = process.stdout.isTTY !== true || Boolean(process.env.NO_COLOR);
-  process.stdout.write(plain ? stripAnsi(text) : text);
+  stdout().write(plain ? stripAnsi(text) : text);
 }
 
 /** The (sub)command `argv` names, and its parent, for --help and usage errors: `config check --help` is check's. */
@@ -74,7 +75,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       return 0;
     }
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-      process.stdout.write(`${VERSION} (${COMMIT})\n`);
+      stdout().write(`${VERSION} (${COMMIT})\n`);
       return 0;
     }
     // citty ignores flags and words a command does not define: refuse them before anything runs

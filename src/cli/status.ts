@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config/schema.ts";
@@ -105,7 +106,7 @@ export default defineCommand({
       const hosts = wanted.length ? all.filter((s) => wanted.includes(s.host)) : args.all ? all : all.filter((h) => h.state !== "removed");
       const colour = args.color ?? wantColour();
       const down = server !== undefined && !server.fresh;
-      process.stdout.write(
+      stdout().write(
         args.json
           ? terminalJson({ hosts, ...(server ? { server: { up: server.fresh, last_heartbeat_at: server.last?.a_time ?? null, address: server.last?.address ?? null } } : {}) }) + "\n"
           : renderStatus(hosts, { colour, now, utc: args.utc === true, server }),

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { stdout } from "../util/output.ts";
 import { HOST_RE } from "../protocol/report.ts";
 import { TOP_BY, type TopBy } from "../protocol/top.ts";
 import { DEFAULT_LOOKBACK_MS, topAt, topRange } from "../store/history.ts";
@@ -58,7 +59,7 @@ export default defineCommand({
       const colour = args.color ?? wantColour();
       const window = range ?? { from: at - DEFAULT_LOOKBACK_MS, to: at };
       const view = { colour, utc: args.utc === true, window, span };
-      process.stdout.write(args.json ? terminalJson(span ? { ...result, window, samples: span } : result) + "\n" : renderTop(result, view));
+      stdout().write(args.json ? terminalJson(span ? { ...result, window, samples: span } : result) + "\n" : renderTop(result, view));
       // nothing found is bad news for a script: exit 1, and say why on stderr too when stdout is JSON
       if (result.rows.length === 0) {
         if (args.json) process.stderr.write(emptyAnswer(result, view) + "\n");

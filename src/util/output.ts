@@ -33,17 +33,27 @@ export function isDirectStderr(target: OutputTarget): boolean {
 }
 
 function fdTarget(fd: 1 | 2): OutputTarget {
+  /** "queued": a pipe was full once, so the stream carries everything after, in order; "gone": the reader left */
+  let mode: "direct" | "queued" | "gone" = "direct";
+  const stream = () => (fd === 1 ? process.stdout : process.stderr);
   return {
     // synchronous: nothing written is lost when the process ends right after
     write(text: string) {
+      if (mode === "gone") return true;
+      if (mode === "queued") return stream().write(text);
       const bytes = Buffer.from(text);
       let done = 0;
       try {
         while (done < bytes.length) done += writeSync(fd, bytes, done);
       } catch (e) {
-        // a non-blocking pipe that is full: the stream queues the rest
-        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-        (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+        const code = (e as NodeJS.ErrnoException).code;
+        // `pmon top | head`: the reader is gone, so the rest is dropped and the command ends with its own exit code
+        if (code === "EPIPE") mode = "gone";
+        else if (code === "EAGAIN") {
+          // a non-blocking pipe that is full
+          mode = "queued";
+          stream().write(bytes.subarray(done));
+        } else throw e;
       }
       return true;
     },
