@@ -1,5 +1,5 @@
 // What a TCP connection flood costs the agent: the compiled `pmon agent` reporting every 2 s to a compiled
-// `pmon server` (SQLite), once on a quiet machine and once while bench/fixtures/tcp-flood.c opens and closes
+// `pmon server` (SQLite), once on a quiet machine and once while test/helpers/net/tcp-flood.c opens and closes
 // FLOOD_PER_S loopback connections per second (two destroy notifications each, one per side).
 // Per report: the agent's CPU ms, and the agent's peak RSS (VmHWM) at the end.
 // Run: bun run bench/destroy-flood.ts [CONNECTIONS_PER_S] (make build first; PMON_BIN overrides dist/pmon).
@@ -18,7 +18,7 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const emptyConfig = join(work, "empty.toml");
 writeFileSync(emptyConfig, "");
 const flooder = join(work, "tcp-flood");
-const cc = Bun.spawnSync(["cc", "-O2", "-o", flooder, join(import.meta.dir, "fixtures", "tcp-flood.c")], { stderr: "pipe" });
+const cc = Bun.spawnSync(["cc", "-O2", "-o", flooder, join(import.meta.dir, "..", "test", "helpers", "net", "tcp-flood.c")], { stderr: "pipe" });
 if (cc.exitCode !== 0) throw new Error(`cc failed: ${cc.stderr.toString()}`);
 
 function cpuMsOf(pid: number): number {

@@ -36,6 +36,8 @@ export interface NetworkCollectorOptions {
   topN: number;
   /** subscribe to socket-destroy notifications when allowed (default true) */
   destroyEvents?: boolean;
+  /** closed connections with bytes held between two samples (default MAX_PENDING_DESTROYED; tests set it low) */
+  maxPendingDestroyed?: number;
   /** monotonic clock in ms (default performance.now) */
   clock?: () => number;
   /** tests: stand-ins for the kernel sockets */
@@ -103,13 +105,14 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   // over a long report interval does not overflow the kernel's socket buffer.
   let pendingDestroyed: DiagSocket[] = [];
   let pendingErrors: Record<string, number> = {};
+  const maxPending = opts.maxPendingDestroyed ?? MAX_PENDING_DESTROYED;
   const destroyStats: DestroyStats = { read: 0, ignored: 0, dropped: 0, maxPending: 0 };
   function drainDestroyed(): void {
     if (!probe.destroy) return;
     try {
       const d = probe.destroy.drain({
         counts: (c) => accounting.destroyCounts(c),
-        maxKept: MAX_PENDING_DESTROYED - pendingDestroyed.length,
+        maxKept: maxPending - pendingDestroyed.length,
         maxDatagrams: MAX_DESTROY_DATAGRAMS_PER_DRAIN,
       });
       for (const s of d.sockets) pendingDestroyed.push(s);
