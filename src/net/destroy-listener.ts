@@ -4,6 +4,7 @@
 // notification's counters without allocating, keeps (parses fully) only those that count bytes, and stops
 // at bounds: what it skips is counted, never credited to anyone.
 import { NETLINK_SOCK_DIAG, parseInetDiagMessage, readFinalCounters, SOCK_DIAG_BY_FAMILY, type DiagSocket, type FinalCounters } from "./inet-diag.ts";
+import { attachZeroByteDestroyFilter } from "./destroy-filter.ts";
 import { NetlinkParseError } from "./netlink-message.ts";
 import { NetlinkSocket } from "./netlink-socket.ts";
 
@@ -40,6 +41,9 @@ export interface DrainLimits {
 export class DestroyListener {
   private readonly scratch: FinalCounters = { cookie: 0, hasBytes: false, bytesReceived: 0, bytesSent: 0 };
 
+  /** the kernel drops notifications of connections that moved no bytes (src/net/destroy-filter.ts) */
+  kernelFiltered = false;
+
   private constructor(private readonly sock: NetlinkSocket) {}
 
   /** Subscribes; throws SyscallError with errno EPERM when the process lacks CAP_NET_ADMIN. */
@@ -47,6 +51,16 @@ export class DestroyListener {
     return new DestroyListener(
       NetlinkSocket.open(NETLINK_SOCK_DIAG, { groups: GROUPS, nonBlocking: true, receiveBufferBytes: RECEIVE_BUFFER_BYTES }),
     );
+  }
+
+  /**
+   * Asks the kernel to drop the notifications that can credit nothing (no byte moved); false when it
+   * refuses, and drain's `counts` then does the same work here. After this, a closed socket that moved
+   * nothing (such as the kernel probe's listener) is never seen.
+   */
+  filterZeroBytes(): boolean {
+    this.kernelFiltered = attachZeroByteDestroyFilter(this.sock.fd);
+    return this.kernelFiltered;
   }
 
   /** What was destroyed since the last drain, within `limits`; never blocks. */
