@@ -2,13 +2,16 @@
 // `pmon server` (SQLite), once on a quiet machine and once while test/helpers/net/tcp-flood.c opens and closes
 // FLOOD_PER_S loopback connections per second (two destroy notifications each, one per side).
 // Per report: the agent's CPU ms, and the agent's peak RSS (VmHWM) at the end.
-// Run: bun run bench/destroy-flood.ts [CONNECTIONS_PER_S] (make build first; PMON_BIN overrides dist/pmon).
+// Run: bun run bench/destroy-flood.ts [CONNECTIONS_PER_S [PAYLOAD_BYTES]] (make build first; PMON_BIN overrides dist/pmon).
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, waitHttp } from "../test/helpers/server/procs.ts";
 
 const FLOOD_PER_S = Number(process.argv[2] ?? 20_000);
+// bytes the client sends on each connection before closing it: 0 is the cheap flood (the kernel filter drops
+// its notifications); with a payload every close has bytes to credit
+const PAYLOAD_BYTES = Number(process.argv[3] ?? 0);
 const INTERVAL_S = 2;
 const REPORTS = 10;
 
@@ -76,7 +79,7 @@ async function loop(flood: boolean): Promise<Loop> {
     };
     const a0 = await waitFor(2);
     const seconds = (REPORTS + 2) * INTERVAL_S;
-    if (flood) flooding = Bun.spawn([flooder, String(FLOOD_PER_S), String(seconds)], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+    if (flood) flooding = Bun.spawn([flooder, String(FLOOD_PER_S), String(seconds), String(PAYLOAD_BYTES)], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
     const cpu0 = cpuMsOf(agent.pid);
     const a1 = await waitFor(a0 + REPORTS);
     const cpu1 = cpuMsOf(agent.pid);
@@ -102,4 +105,4 @@ const row = (name: string, l: Loop) =>
 const quiet = await loop(false);
 console.log(row("quiet machine", quiet));
 const flooded = await loop(true);
-console.log(row(`flood ${flooded.connectionsPerS.toFixed(0)} connections/s`, flooded));
+console.log(row(`flood ${flooded.connectionsPerS.toFixed(0)} connections/s, ${PAYLOAD_BYTES} B each`, flooded));
