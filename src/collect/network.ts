@@ -15,9 +15,13 @@ import { countError, type NetworkCollector, type NetworkSample } from "./types.t
 const MiB = 1024 * 1024;
 const PROC_SUPER_MAGIC = 0x9fa0;
 const DESTROY_POLL_MS = 1000;
-// Closed connections wait here until the next sample (some 300 bytes each): past this many in one window
-// (over 3,000 closes/s at a 30 s interval) the rest is dropped and counted as net_destroy_overflow.
-const MAX_PENDING_DESTROYED = 100_000;
+// Closed connections that moved bytes wait here until the next sample (some 300 bytes each): past this many
+// in one window (over 650 such closes/s at a 30 s interval) the rest is counted as net_destroy_dropped and
+// its bytes stay unattributed. Closes that moved nothing are counted and forgotten as they are read.
+const MAX_PENDING_DESTROYED = 20_000;
+// Notifications read per drain (one per datagram, every DESTROY_POLL_MS): beyond that rate they wait in the
+// kernel's queue, which drops the excess when full (net_destroy_overflow), so a flood costs bounded CPU.
+const MAX_DESTROY_DATAGRAMS_PER_DRAIN = 65_536;
 // A restart this soon after the last sample keeps that sample as the window's start instead of dumping
 // every socket and walking every fd again (`agent --once` creates the collector and restarts it at once).
 const RESTART_REUSE_MS = 1000;
@@ -32,6 +36,8 @@ export interface NetworkCollectorOptions {
   topN: number;
   /** subscribe to socket-destroy notifications when allowed (default true) */
   destroyEvents?: boolean;
+  /** closed connections with bytes held between two samples (default MAX_PENDING_DESTROYED; tests set it low) */
+  maxPendingDestroyed?: number;
   /** monotonic clock in ms (default performance.now) */
   clock?: () => number;
   /** tests: stand-ins for the kernel sockets */
@@ -46,6 +52,19 @@ export interface TimedNetworkSample extends NetworkSample {
 
 export interface SockDiagNetworkCollector extends NetworkCollector {
   sample(interfaces: InterfaceStats[], cpuTicks?: CpuTicksOf): TimedNetworkSample;
+  /** running totals of the destroy notifications handled since the start */
+  readonly destroyStats: Readonly<DestroyStats>;
+}
+
+export interface DestroyStats {
+  /** notifications read */
+  read: number;
+  /** read and forgotten at once: they credited nothing */
+  ignored: number;
+  /** counted bytes but found the pending list full (net_destroy_dropped) */
+  dropped: number;
+  /** the most notifications ever held between two samples */
+  maxPending: number;
 }
 
 /**
@@ -86,14 +105,24 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
   // over a long report interval does not overflow the kernel's socket buffer.
   let pendingDestroyed: DiagSocket[] = [];
   let pendingErrors: Record<string, number> = {};
+  const maxPending = opts.maxPendingDestroyed ?? MAX_PENDING_DESTROYED;
+  const destroyStats: DestroyStats = { read: 0, ignored: 0, dropped: 0, maxPending: 0 };
   function drainDestroyed(): void {
     if (!probe.destroy) return;
     try {
-      const d = probe.destroy.drain();
-      if (pendingDestroyed.length + d.sockets.length > MAX_PENDING_DESTROYED) countError(pendingErrors, "net_destroy_overflow");
-      else pendingDestroyed.push(...d.sockets);
+      const d = probe.destroy.drain({
+        counts: (c) => accounting.destroyCounts(c),
+        maxKept: maxPending - pendingDestroyed.length,
+        maxDatagrams: MAX_DESTROY_DATAGRAMS_PER_DRAIN,
+      });
+      for (const s of d.sockets) pendingDestroyed.push(s);
+      if (d.dropped) countError(pendingErrors, "net_destroy_dropped", d.dropped);
       if (d.overflowed) countError(pendingErrors, "net_destroy_overflow");
       if (d.malformed) countError(pendingErrors, "net_destroy_malformed", d.malformed);
+      destroyStats.read += d.ignored + d.sockets.length + d.dropped + d.malformed;
+      destroyStats.ignored += d.ignored;
+      destroyStats.dropped += d.dropped;
+      destroyStats.maxPending = Math.max(destroyStats.maxPending, pendingDestroyed.length);
     } catch (e) {
       countError(pendingErrors, "net_destroy_events");
       opts.log.debug(`network: reading destroy notifications failed: ${(e as Error).message}`);
@@ -165,6 +194,7 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): SockDiagN
       return probe.diag.dumpTcp(caps.tcp_ipv6, LISTEN_STATES).map((s) => ({ port: s.localPort, inode: s.inode }));
     },
     capabilities: { ...caps },
+    destroyStats,
     close() {
       clearInterval(poll);
       probe.diag?.close();

@@ -96,6 +96,54 @@ export function parseInetDiagMessage(payload: Uint8Array): DiagSocket {
   };
 }
 
+/** What decides whether a destroy notification counts anything: read by readFinalCounters into one reused object. */
+export interface FinalCounters {
+  cookie: number;
+  /** false when the kernel's tcp_info has no byte counters (the socket then counts nothing) */
+  hasBytes: boolean;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+/**
+ * The cookie and final byte counters of the inet_diag_msg at `start`..`end` of `dv`, with the same checks and
+ * arithmetic as parseInetDiagMessage but no allocation: a flood of closed connections costs no garbage.
+ * Throws NetlinkParseError where parseInetDiagMessage would.
+ */
+export function readFinalCounters(dv: DataView, start: number, end: number, out: FinalCounters): FinalCounters {
+  if (end - start < INET_DIAG_MSG_LEN) throw new NetlinkParseError(`inet_diag_msg of ${end - start} bytes, needs ${INET_DIAG_MSG_LEN}`);
+  const family = dv.getUint8(start);
+  if (family !== AF_INET && family !== AF_INET6) throw new NetlinkParseError(`inet_diag_msg with unknown address family ${family}`);
+  out.cookie = u64(dv, start + 44);
+  out.hasBytes = false;
+  out.bytesReceived = 0;
+  out.bytesSent = 0;
+  // the attribute walk of findAttribute, inline: the last INET_DIAG_INFO wins
+  let info = -1;
+  let infoLen = 0;
+  let off = start + INET_DIAG_MSG_LEN;
+  while (off < end) {
+    const left = end - off;
+    if (left < 4) throw new NetlinkParseError(`attribute at offset ${off - start}: ${left} bytes left, an attribute header needs 4`);
+    const len = dv.getUint16(off, true);
+    if (len < 4) throw new NetlinkParseError(`attribute at offset ${off - start}: length ${len} is shorter than its header`);
+    if (len > left) throw new NetlinkParseError(`attribute at offset ${off - start}: length ${len} exceeds the ${left} bytes left`);
+    if ((dv.getUint16(off + 2, true) & 0x3fff) === INET_DIAG_INFO) {
+      info = off + 4;
+      infoLen = len - 4;
+    }
+    off += (len + 3) & ~3;
+  }
+  if (info < 0 || infoLen < TCP_INFO_LEN_BYTES_RECEIVED) return out;
+  out.hasBytes = true;
+  out.bytesReceived = u64(dv, info + TCPI_BYTES_RECEIVED);
+  out.bytesSent =
+    infoLen >= TCP_INFO_LEN_BYTES_SENT
+      ? Math.max(0, u64(dv, info + TCPI_BYTES_SENT) - u64(dv, info + TCPI_BYTES_RETRANS))
+      : Math.max(0, u64(dv, info + TCPI_BYTES_ACKED) - 1);
+  return out;
+}
+
 function u64(dv: DataView, off: number): number {
   return dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 0x1_0000_0000;
 }

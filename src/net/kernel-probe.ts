@@ -97,6 +97,8 @@ export function probeKernel(wantDestroyEvents: boolean, openers: KernelOpeners =
     destroy = null;
     notes.push("no socket-destroy notification arrived for a probe socket (needs Linux 4.9+): connections closed between samples are missed");
   }
+  // only now: the probe waited for the notification of a listener, which moved no bytes
+  if (destroy && !destroy.filterZeroBytes()) notes.push("the kernel refused the destroy-notification filter: the agent reads every one");
   caps.tcp_destroy_events = destroy !== null;
   return { capabilities: caps, diag, destroy, notes };
 }

@@ -33,23 +33,34 @@ export function view(bytes: Uint8Array): DataView {
 export function parseNetlinkMessages(bytes: Uint8Array): NetlinkMessage[] {
   const dv = view(bytes);
   const out: NetlinkMessage[] = [];
-  let off = 0;
-  while (off < bytes.length) {
-    const left = bytes.length - off;
-    if (left < NLMSG_HDRLEN) throw new NetlinkParseError(`netlink message at offset ${off}: ${left} bytes left, a header needs ${NLMSG_HDRLEN}`);
-    const len = dv.getUint32(off, true);
-    if (len < NLMSG_HDRLEN) throw new NetlinkParseError(`netlink message at offset ${off}: length ${len} is shorter than its header`);
-    if (len > left) throw new NetlinkParseError(`netlink message at offset ${off}: length ${len} exceeds the ${left} bytes left`);
+  walkNetlinkMessages(dv, 0, bytes.length, (type, start, end) => {
+    const off = start - NLMSG_HDRLEN;
     out.push({
-      type: dv.getUint16(off + 4, true),
+      type,
       flags: dv.getUint16(off + 6, true),
       seq: dv.getUint32(off + 8, true),
       portId: dv.getUint32(off + 12, true),
-      payload: bytes.subarray(off + NLMSG_HDRLEN, off + len),
+      payload: bytes.subarray(start, end),
     });
+  });
+  return out;
+}
+
+/**
+ * The messages of the datagram at `from`..`to` of `dv`, checked like parseNetlinkMessages but without an
+ * object per message: `onMessage` gets the type and the payload's bounds (for readers of floods of records).
+ */
+export function walkNetlinkMessages(dv: DataView, from: number, to: number, onMessage: (type: number, start: number, end: number) => void): void {
+  let off = from;
+  while (off < to) {
+    const left = to - off;
+    if (left < NLMSG_HDRLEN) throw new NetlinkParseError(`netlink message at offset ${off - from}: ${left} bytes left, a header needs ${NLMSG_HDRLEN}`);
+    const len = dv.getUint32(off, true);
+    if (len < NLMSG_HDRLEN) throw new NetlinkParseError(`netlink message at offset ${off - from}: length ${len} is shorter than its header`);
+    if (len > left) throw new NetlinkParseError(`netlink message at offset ${off - from}: length ${len} exceeds the ${left} bytes left`);
+    onMessage(dv.getUint16(off + 4, true), off + NLMSG_HDRLEN, off + len);
     off += align4(len);
   }
-  return out;
 }
 
 /** The negative errno carried by an NLMSG_ERROR message (0 = acknowledgement). */

@@ -30,6 +30,7 @@ import {
   parseNetlinkError,
   parseNetlinkMessages,
   view,
+  walkNetlinkMessages,
   type NetlinkMessage,
 } from "./netlink-message.ts";
 
@@ -49,6 +50,7 @@ const MMSGHDR_BYTES = 64;
 /** recvmmsg's buffers: one slot per datagram, with the iovec and header arrays the kernel reads and fills. */
 interface Batch {
   data: Uint8Array;
+  dataView: DataView;
   iovecs: Uint8Array;
   headers: Uint8Array;
   headerView: DataView;
@@ -164,14 +166,36 @@ export class NetlinkSocket {
    * messages because the receive buffer overflowed (ENOBUFS); the caller counts that.
    */
   drain(onMessage: (msg: NetlinkMessage) => void): { overflowed: boolean } {
+    return this.drainRecords((data, dv, type, start, end) =>
+      onMessage({
+        type,
+        flags: dv.getUint16(start - 10, true),
+        seq: dv.getUint32(start - 8, true),
+        portId: dv.getUint32(start - 4, true),
+        payload: data.subarray(start, end),
+      }),
+    );
+  }
+
+  /**
+   * drain() without an object per message: `onRecord` gets the type and the payload's bounds in `data`/`dv`
+   * (valid during the call only). Stops after the datagram that reaches `maxDatagrams`: what is left stays
+   * queued (`more`), so a flood costs a bounded amount per call and the kernel drops the excess (ENOBUFS).
+   */
+  drainRecords(
+    onRecord: (data: Uint8Array, dv: DataView, type: number, start: number, end: number) => void,
+    maxDatagrams = Infinity,
+  ): { overflowed: boolean; more: boolean } {
     if (this.batch === undefined) this.batch = createBatch();
     if (this.batch !== null) {
-      const drained = this.drainBatched(this.batch, onMessage);
+      const drained = this.drainBatched(this.batch, onRecord, maxDatagrams);
       if (drained) return drained;
       this.batch = null;
     }
     let overflowed = false;
-    for (;;) {
+    const dv = view(this.buffer);
+    for (let datagrams = 0; ; datagrams++) {
+      if (datagrams >= maxDatagrams) return { overflowed, more: true };
       let n: number | null;
       try {
         n = this.receive(MSG_DONTWAIT);
@@ -182,22 +206,28 @@ export class NetlinkSocket {
         }
         throw e;
       }
-      if (n === null) return { overflowed };
-      for (const msg of parseNetlinkMessages(this.buffer.subarray(0, n))) onMessage(msg);
+      if (n === null) return { overflowed, more: false };
+      walkNetlinkMessages(dv, 0, n, (type, start, end) => onRecord(this.buffer, dv, type, start, end));
     }
   }
 
-  /** drain() with recvmmsg; null when the kernel does not have it (ENOSYS) before anything was read. */
-  private drainBatched(b: Batch, onMessage: (msg: NetlinkMessage) => void): { overflowed: boolean } | null {
+  /** drainRecords() with recvmmsg; null when the kernel does not have it (ENOSYS) before anything was read. */
+  private drainBatched(
+    b: Batch,
+    onRecord: (data: Uint8Array, dv: DataView, type: number, start: number, end: number) => void,
+    maxDatagrams: number,
+  ): { overflowed: boolean; more: boolean } | null {
     const libc = getLibc();
     let overflowed = false;
     let received = false;
+    let datagrams = 0;
     for (;;) {
+      if (datagrams >= maxDatagrams) return { overflowed, more: true };
       const n = libc.recvmmsg(this.fd, b.headers, BATCH_SLOTS, MSG_DONTWAIT | MSG_TRUNC, null);
       if (n < 0) {
         const e = errno();
         if (e === EINTR) continue;
-        if (e === EAGAIN) return { overflowed };
+        if (e === EAGAIN) return { overflowed, more: false };
         if (e === ENOBUFS) {
           overflowed = true; // reported once; the queue keeps working
           continue;
@@ -206,11 +236,12 @@ export class NetlinkSocket {
         throw new SyscallError("recvmmsg(netlink)", e);
       }
       received = true;
+      datagrams += n;
       for (let i = 0; i < n; i++) {
         const len = b.headerView.getUint32(i * MMSGHDR_BYTES + 56, true);
         if (len > BATCH_SLOT_BYTES) throw new NetlinkParseError(`netlink datagram of ${len} bytes exceeds the ${BATCH_SLOT_BYTES}-byte slot`);
         const start = i * BATCH_SLOT_BYTES;
-        for (const msg of parseNetlinkMessages(b.data.subarray(start, start + len))) onMessage(msg);
+        walkNetlinkMessages(b.dataView, start, start + len, (type, from, to) => onRecord(b.data, b.dataView, type, from, to));
       }
     }
   }
@@ -252,5 +283,5 @@ function createBatch(): Batch {
     hv.setBigUint64(i * MMSGHDR_BYTES + 16, BigInt(iovecsAt + i * IOVEC_BYTES), true); // msg_iov
     hv.setBigUint64(i * MMSGHDR_BYTES + 24, 1n, true); // msg_iovlen
   }
-  return { data, iovecs, headers, headerView: hv };
+  return { data, dataView: view(data), iovecs, headers, headerView: hv };
 }

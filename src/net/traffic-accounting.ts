@@ -84,6 +84,18 @@ export class TrafficAccounting {
     return !prev || prev.pid === null || prev.rx !== s.bytesReceived || prev.tx !== s.bytesSent;
   }
 
+  /**
+   * Whether a destroy notification with these final counters would credit any bytes: only when they are above
+   * what was counted for the socket (zero for a socket never counted). The others change nothing but the
+   * forgetting of the socket, which its absence from the next dumps does anyway, so a flood of connections
+   * that move nothing can be dropped unparsed.
+   */
+  destroyCounts(c: { cookie: number; hasBytes: boolean; bytesReceived: number; bytesSent: number }): boolean {
+    if (!c.hasBytes) return false;
+    const prev = this.state.get(c.cookie);
+    return prev ? c.bytesReceived > prev.rx || c.bytesSent > prev.tx : c.bytesReceived > 0 || c.bytesSent > 0;
+  }
+
   next(input: WindowInput): WindowTraffic {
     const w = ++this.window;
     const priming = w === 1;

@@ -5,7 +5,9 @@ import {
   formatAddress,
   formatEndpoint,
   parseInetDiagMessage,
+  readFinalCounters,
   TCP_INFO_LEN_BYTES_SENT,
+  type FinalCounters,
 } from "../../../src/net/inet-diag.ts";
 import { InterfaceResolver, parseAddressMessage, parseLinkMessage } from "../../../src/net/interface-addresses.ts";
 import {
@@ -174,6 +176,46 @@ describe("inet_diag_msg", () => {
     const full = [...diagMsg({}), ...attr(2, tcpInfo(280, 1n, 2n, 3n))];
     expect(() => parseInetDiagMessage(u8(full.slice(0, 72 + 100)))).toThrow(/attribute at offset 72: length 284 exceeds the 100 bytes left/);
     expect(() => parseInetDiagMessage(u8(full.slice(0, 74)))).toThrow(NetlinkParseError);
+  });
+});
+
+describe("final counters read in place (destroy notifications)", () => {
+  const scratch = (): FinalCounters => ({ cookie: -1, hasBytes: true, bytesReceived: -1, bytesSent: -1 });
+  /** the payload placed at offset 24 of a larger buffer, as in a receive slot */
+  const inSlot = (payload: number[]) => {
+    const b = new Uint8Array(24 + payload.length + 8);
+    b.set(payload, 24);
+    return { dv: new DataView(b.buffer), start: 24, end: 24 + payload.length };
+  };
+
+  test("agree with parseInetDiagMessage on every tcp_info size, and the last INFO attribute wins", () => {
+    const cases = [
+      [...diagMsg({ cookieLo: 5, cookieHi: 2 }), ...attr(2, tcpInfo(280, 52428801n, 1234n, 52428800n + 4096n, 4096n))],
+      [...diagMsg({ cookieLo: 9 }), ...attr(2, tcpInfo(TCP_INFO_LEN_BYTES_SENT - 24, 1001n, 500n, 0n))],
+      [...diagMsg({ cookieLo: 10 }), ...attr(2, tcpInfo(104, 0n, 0n, 0n))],
+      diagMsg({ family: 10, cookieLo: 11 }),
+      [...diagMsg({ cookieLo: 12 }), ...attr(1, [1, 2, 3, 4]), ...attr(2, tcpInfo(280, 1n, 1n, 1n)), ...attr(2, tcpInfo(280, 8n, 7n, 6n))],
+    ];
+    for (const payload of cases) {
+      const full = parseInetDiagMessage(u8(payload));
+      const { dv, start, end } = inSlot(payload);
+      const c = readFinalCounters(dv, start, end, scratch());
+      expect(c).toEqual({
+        cookie: full.cookie,
+        hasBytes: full.bytesReceived !== null,
+        bytesReceived: full.bytesReceived ?? 0,
+        bytesSent: full.bytesSent ?? 0,
+      });
+    }
+  });
+
+  test("rejects what parseInetDiagMessage rejects", () => {
+    const full = [...diagMsg({}), ...attr(2, tcpInfo(280, 1n, 2n, 3n))];
+    for (const bad of [diagMsg({}).slice(0, 71), diagMsg({ family: 1 }), full.slice(0, 72 + 100), full.slice(0, 74)]) {
+      expect(() => parseInetDiagMessage(u8(bad))).toThrow(NetlinkParseError);
+      const { dv, start, end } = inSlot(bad);
+      expect(() => readFinalCounters(dv, start, end, scratch())).toThrow(NetlinkParseError);
+    }
   });
 });
 

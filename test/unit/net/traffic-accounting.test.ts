@@ -41,6 +41,22 @@ describe("traffic accounting", () => {
     expect(w2.sockets[0]).toMatchObject({ pid: 7, local: "10.0.0.1:40001", remote: "10.0.0.2:5432", closed: false });
   });
 
+  test("destroyCounts: a destroy notification matters only when its counters exceed what was counted", () => {
+    const acc = new TrafficAccounting();
+    const final = (cookie: number, rx: number, tx: number, hasBytes = true) => ({ cookie, hasBytes, bytesReceived: rx, bytesSent: tx });
+    acc.next(input([sock(4, 104, 100, 200)], [[104, 9]]));
+    expect(acc.destroyCounts(final(4, 100, 200))).toBe(false); // nothing since the dump: ignoring it loses nothing
+    expect(acc.destroyCounts(final(4, 101, 200))).toBe(true);
+    expect(acc.destroyCounts(final(4, 100, 201))).toBe(true);
+    expect(acc.destroyCounts(final(5, 0, 0))).toBe(false); // never seen, moved nothing (a connection flood)
+    expect(acc.destroyCounts(final(5, 1, 0))).toBe(true);
+    expect(acc.destroyCounts(final(5, 50, 50, false))).toBe(false); // no byte counters on this kernel
+    // and what it turned down would indeed have counted nothing
+    const w = acc.next(input([], [], [sock(4, 0, 100, 200), sock(5, 0, 0, 0)]));
+    expect(w.byPid.size).toBe(0);
+    expect(w.sockets).toEqual([]);
+  });
+
   test("a socket first seen after priming counts its whole life", () => {
     const acc = new TrafficAccounting();
     acc.next(input([], []));
