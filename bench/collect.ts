@@ -8,13 +8,13 @@
 // Targets at 3,000 processes: steady loop <= 1.2x the C reader per pass, VmHWM < 60 MB;
 // `agent --once` <= 1.8x the C reader's two passes.
 // Run: bun run bench/collect.ts (make bench builds dist/pmon first; PMON_BIN overrides).
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createCollector } from "../src/collect/collector.ts";
 import { createLogger } from "../src/log.ts";
 import { createProcFs } from "../src/procfs/fs.ts";
-import { freePort, waitHttp } from "../test/helpers/server/procs.ts";
+import { startReportingAgent } from "./reporting-agent.ts";
 
 const EXTRA_PROCESSES = 3000;
 const WARM_RUNS = 15;
@@ -158,61 +158,28 @@ function machineActivity(): { tcpOpens: number; forks: number; at: number } {
 async function steadyLoop(): Promise<Steady> {
   const dir = join(work, `steady-${Date.now()}`);
   mkdirSync(dir);
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const spawnLogged = (args: string[], name: string, env: Record<string, string> = {}) => {
-    const fd = openSync(join(dir, `${name}.log`), "a");
-    const p = Bun.spawn([pmon, ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, NO_COLOR: "1", ...env } });
-    closeSync(fd);
-    return p;
-  };
-  const storage = `sqlite:${join(dir, "pmon.db")}`;
-  const server = spawnLogged(["server", "--config", emptyConfig, "--listen", `127.0.0.1:${port}`, "--storage", storage, "--data-dir", join(dir, "server"), "--log-level", "warn"], "server");
-  let agent: Bun.Subprocess | undefined;
+  const r = await startReportingAgent({ pmon, dir, host: "bench-steady", intervalS: STEADY_INTERVAL_S, slackMs: 30_000 });
   try {
-    await waitHttp(url);
-    const secret = join(dir, "agent.secret");
-    // the server's data dir: enroll writes the server's reply key into the secret file for the agent to pin
-    const enroll = spawnLogged(["enroll", "--config", emptyConfig, "--no-deploy", "bench-steady", "--secret-out", secret, "--storage", storage, "--data-dir", join(dir, "server")], "enroll");
-    if ((await enroll.exited) !== 0) throw new Error(`enroll --no-deploy failed: ${readFileSync(join(dir, "enroll.log"), "utf8")}`);
-    agent = spawnLogged(
-      ["agent", "--config", emptyConfig, "--server", url, "--host", "bench-steady", "--data-dir", join(dir, "agent"), "--secret-file", secret, "--interval", String(STEADY_INTERVAL_S), "--log-level", "warn"],
-      "agent",
-      { PMON_AGENT_JITTER_S: "0" },
-    );
-    const accepted = async () => Number(/^pmon_reports_accepted_total(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
-    const waitFor = async (n: number) => {
-      const deadline = Date.now() + (n + 5) * STEADY_INTERVAL_S * 1000 + 30_000;
-      for (;;) {
-        const a = await accepted();
-        if (a >= n) return a;
-        if (Date.now() > deadline || agent!.exitCode !== null) throw new Error(`agent delivered ${a} of ${n} reports: ${readFileSync(join(dir, "agent.log"), "utf8").slice(-2000)}`);
-        await Bun.sleep(20);
-      }
-    };
     // the first reports carry the start-up (probe, first reads of every cmdline): the loop starts after them
-    const a0 = await waitFor(2);
-    const cpu0 = cpuMsOf(agent.pid);
+    const a0 = await r.waitFor(2);
+    const cpu0 = cpuMsOf(r.agent.pid);
     const m0 = machineActivity();
-    const a1 = await waitFor(a0 + STEADY_REPORTS);
-    const cpu1 = cpuMsOf(agent.pid);
+    const a1 = await r.waitFor(a0 + STEADY_REPORTS);
+    const cpu1 = cpuMsOf(r.agent.pid);
     const m1 = machineActivity();
     // a reply the agent does not trust makes it spool and replay every report: that is not the steady loop
-    const agentLog = readFileSync(join(dir, "agent.log"), "utf8");
+    const agentLog = r.agentLog();
     if (/no server accepted|spooled/.test(agentLog)) throw new Error(`the agent spooled reports during the steady loop: ${agentLog.slice(-2000)}`);
     const s = (m1.at - m0.at) / 1000;
     return {
       cpuMsPerReport: (cpu1 - cpu0) / (a1 - a0),
       reports: a1 - a0,
-      hwmMb: hwmMbOf(agent.pid),
+      hwmMb: hwmMbOf(r.agent.pid),
       tcpOpensPerS: (m1.tcpOpens - m0.tcpOpens) / s,
       forksPerS: (m1.forks - m0.forks) / s,
     };
   } finally {
-    agent?.kill("SIGTERM");
-    await agent?.exited;
-    server.kill("SIGTERM");
-    await server.exited;
+    await r.stop();
   }
 }
 

@@ -3,10 +3,10 @@
 // FLOOD_PER_S loopback connections per second (two destroy notifications each, one per side).
 // Per report: the agent's CPU ms, and the agent's peak RSS (VmHWM) at the end.
 // Run: bun run bench/destroy-flood.ts [CONNECTIONS_PER_S [PAYLOAD_BYTES]] (make build first; PMON_BIN overrides dist/pmon).
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, waitHttp } from "../test/helpers/server/procs.ts";
+import { startReportingAgent } from "./reporting-agent.ts";
 
 const FLOOD_PER_S = Number(process.argv[2] ?? 20_000);
 // bytes the client sends on each connection before closing it: 0 is the cheap flood (the kernel filter drops
@@ -18,8 +18,6 @@ const REPORTS = 10;
 const pmon = resolve(process.env.PMON_BIN ?? join(import.meta.dir, "..", "dist", "pmon"));
 const work = mkdtempSync(join(tmpdir(), "pmon-bench-flood-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
-const emptyConfig = join(work, "empty.toml");
-writeFileSync(emptyConfig, "");
 const flooder = join(work, "tcp-flood");
 const cc = Bun.spawnSync(["cc", "-O2", "-o", flooder, join(import.meta.dir, "..", "test", "helpers", "net", "tcp-flood.c")], { stderr: "pipe" });
 if (cc.exitCode !== 0) throw new Error(`cc failed: ${cc.stderr.toString()}`);
@@ -45,45 +43,16 @@ interface Loop {
 async function loop(flood: boolean): Promise<Loop> {
   const dir = join(work, flood ? "flood" : "quiet");
   mkdirSync(dir);
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const spawnLogged = (args: string[], name: string, env: Record<string, string> = {}) => {
-    const fd = openSync(join(dir, `${name}.log`), "a");
-    const p = Bun.spawn([pmon, ...args], { stdout: fd, stderr: fd, stdin: "ignore", env: { ...process.env, NO_COLOR: "1", ...env } });
-    closeSync(fd);
-    return p;
-  };
-  const storage = `sqlite:${join(dir, "pmon.db")}`;
-  const server = spawnLogged(["server", "--config", emptyConfig, "--listen", `127.0.0.1:${port}`, "--storage", storage, "--data-dir", join(dir, "server"), "--log-level", "warn"], "server");
-  let agent: Bun.Subprocess | undefined;
+  const r = await startReportingAgent({ pmon, dir, host: "bench-flood", intervalS: INTERVAL_S, slackMs: 60_000 });
   let flooding: Bun.Subprocess<"ignore", "pipe", "inherit"> | undefined;
   try {
-    await waitHttp(url);
-    const secret = join(dir, "agent.secret");
-    const enroll = spawnLogged(["enroll", "--config", emptyConfig, "--no-deploy", "bench-flood", "--secret-out", secret, "--storage", storage, "--data-dir", join(dir, "server")], "enroll");
-    if ((await enroll.exited) !== 0) throw new Error(`enroll --no-deploy failed: ${readFileSync(join(dir, "enroll.log"), "utf8")}`);
-    agent = spawnLogged(
-      ["agent", "--config", emptyConfig, "--server", url, "--host", "bench-flood", "--data-dir", join(dir, "agent"), "--secret-file", secret, "--interval", String(INTERVAL_S), "--log-level", "warn"],
-      "agent",
-      { PMON_AGENT_JITTER_S: "0" },
-    );
-    const accepted = async () => Number(/^pmon_reports_accepted_total(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
-    const waitFor = async (n: number) => {
-      const deadline = Date.now() + (n + 5) * INTERVAL_S * 1000 + 60_000;
-      for (;;) {
-        const a = await accepted();
-        if (a >= n) return a;
-        if (Date.now() > deadline || agent!.exitCode !== null) throw new Error(`agent delivered ${a} of ${n} reports: ${readFileSync(join(dir, "agent.log"), "utf8").slice(-2000)}`);
-        await Bun.sleep(20);
-      }
-    };
-    const a0 = await waitFor(2);
+    const a0 = await r.waitFor(2);
     const seconds = (REPORTS + 2) * INTERVAL_S;
     if (flood) flooding = Bun.spawn([flooder, String(FLOOD_PER_S), String(seconds), String(PAYLOAD_BYTES)], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
-    const cpu0 = cpuMsOf(agent.pid);
-    const a1 = await waitFor(a0 + REPORTS);
-    const cpu1 = cpuMsOf(agent.pid);
-    const hwmMb = hwmMbOf(agent.pid);
+    const cpu0 = cpuMsOf(r.agent.pid);
+    const a1 = await r.waitFor(a0 + REPORTS);
+    const cpu1 = cpuMsOf(r.agent.pid);
+    const hwmMb = hwmMbOf(r.agent.pid);
     let connectionsPerS = 0;
     if (flooding) {
       await flooding.exited;
@@ -93,10 +62,7 @@ async function loop(flood: boolean): Promise<Loop> {
     return { cpuMsPerReport: (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys) / n, sysMsPerReport: (cpu1.sys - cpu0.sys) / n, hwmMb, connectionsPerS };
   } finally {
     flooding?.kill("SIGKILL");
-    agent?.kill("SIGTERM");
-    await agent?.exited;
-    server.kill("SIGTERM");
-    await server.exited;
+    await r.stop();
   }
 }
 
