@@ -24,6 +24,8 @@ const TARGET_ONCE_RATIO = 1.8;
 const TARGET_RSS_MB = 60;
 const STEADY_INTERVAL_S = 2;
 const STEADY_REPORTS = 15;
+/** passes of the C reader at the loop's pace: 5 x 2 s */
+const CADENCE_PASSES = 5;
 const APPS_PLUGIN = "/usr/lib/netdata/plugins.d/apps.plugin";
 
 interface Cost {
@@ -98,8 +100,9 @@ function warm(): Cost {
   return JSON.parse(run([process.execPath, import.meta.path, "--warm-child", String(WARM_RUNS)]));
 }
 
-function cReader(): Cost {
-  const r = JSON.parse(run([reader, "rusage", reader, "collect", String(WARM_RUNS)]));
+/** The C reader's passes back to back, or `gapMs` apart (idle in between, as the agent is between rounds). */
+function cReader(passes = WARM_RUNS, gapMs = 0): Cost {
+  const r = JSON.parse(run([reader, "rusage", reader, "collect", String(passes), String(gapMs)]));
   return { processes: r.processes, cpuMs: r.cpu_ms, wallMs: r.wall_ms, maxRssMb: r.max_rss_kb / 1024 };
 }
 
@@ -215,6 +218,8 @@ async function measure(label: string): Promise<{ warm: Cost; c: Cost; once: Cost
   const o = await once();
   const steady = await steadyLoop();
   const cAfter = cReader(); // the C reader again, after the (long) steady loop: the machine is shared
+  // caches go cold while a process sleeps between rounds: this is what the same passes cost at the loop's pace
+  const cPaced = cReader(CADENCE_PASSES, STEADY_INTERVAL_S * 1000);
   const apps = await appsPlugin();
   const cMean: Cost = { ...c, cpuMs: (c.cpuMs + cAfter.cpuMs) / 2, wallMs: (c.wallMs + cAfter.wallMs) / 2 };
   console.log(`\n${label} (load average ${loadBefore} before, ${loadAverage()} after)`);
@@ -224,10 +229,10 @@ async function measure(label: string): Promise<{ warm: Cost; c: Cost; once: Cost
   console.log(row("C reader, same files (mean)", cMean));
   console.log(`pmon agent loop, per report:      ${steady.cpuMsPerReport.toFixed(1).padStart(13)} ms CPU over ${steady.reports} reports every ${STEADY_INTERVAL_S} s, VmHWM ${steady.hwmMb.toFixed(1)} MB`);
   console.log(`  meanwhile on this machine: ${steady.tcpOpensPerS.toFixed(0)} TCP connections opened/s, ${steady.forksPerS.toFixed(0)} processes started/s (the agent accounts each)`);
-  console.log(`C reader per pass: ${c.cpuMs.toFixed(1)} ms before the loop, ${cAfter.cpuMs.toFixed(1)} ms after`);
+  console.log(`C reader per pass: ${c.cpuMs.toFixed(1)} ms before the loop, ${cAfter.cpuMs.toFixed(1)} ms after, ${cPaced.cpuMs.toFixed(1)} ms at the loop's pace (${STEADY_INTERVAL_S} s idle before each pass)`);
   if (apps !== null) console.log(`apps.plugin per 1-s iteration:     ${apps.toFixed(1).padStart(13)} ms CPU`);
   else console.log(`apps.plugin: not installed (${APPS_PLUGIN})`);
-  console.log(`steady loop / C pass: ${(steady.cpuMsPerReport / cMean.cpuMs).toFixed(2)}x; warm collect() / C pass: ${(w.cpuMs / cMean.cpuMs).toFixed(2)}x; --once / 2 C passes: ${(o.cpuMs / (2 * cMean.cpuMs)).toFixed(2)}x`);
+  console.log(`steady loop / C pass: ${(steady.cpuMsPerReport / cMean.cpuMs).toFixed(2)}x (${(steady.cpuMsPerReport / cPaced.cpuMs).toFixed(2)}x the paced pass); warm collect() / C pass: ${(w.cpuMs / cMean.cpuMs).toFixed(2)}x; --once / 2 C passes: ${(o.cpuMs / (2 * cMean.cpuMs)).toFixed(2)}x`);
   return { warm: w, c: cMean, once: o, steady, apps };
 }
 

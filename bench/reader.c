@@ -1,6 +1,7 @@
 /* The yardstick for bench/collect.ts: a minimal C reader of the same per-process files the agent reads.
- *   reader collect N   N full scans of /proc/<pid>/{stat,io,statm} (readdir, open/read/close, light parse);
- *                      prints JSON with CPU ms (getrusage) and wall ms per scan
+ *   reader collect N [GAP_MS]
+ *                      N full scans of /proc/<pid>/{stat,io,statm} (readdir, open/read/close, light parse),
+ *                      GAP_MS idle before each; prints JSON with CPU ms (getrusage) and wall ms per scan
  *   reader fork N      forks N idle children (no exec: fast and tiny), prints "ready", waits; everything
  *                      dies with its parent (PR_SET_PDEATHSIG), so no leftovers even if the bench is killed
  *   reader rusage CMD  runs CMD and prints its CPU ms and peak RSS as JSON on stderr. Needed because a child
@@ -75,15 +76,19 @@ static int scan(unsigned long long *sum) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "collect") == 0) {
+  if ((argc == 3 || argc == 4) && strcmp(argv[1], "collect") == 0) {
     int runs = atoi(argv[2]);
+    int gap_ms = argc == 4 ? atoi(argv[3]) : 0;
     unsigned long long sum = 0;
     int procs = scan(&sum); /* warm-up, like the agent's priming call */
     struct rusage a, b;
     getrusage(RUSAGE_SELF, &a);
     double t0 = now_ms();
-    for (int i = 0; i < runs; i++) procs = scan(&sum);
-    double wall = now_ms() - t0;
+    for (int i = 0; i < runs; i++) {
+      if (gap_ms > 0) usleep(gap_ms * 1000); /* idle between passes, as the agent is between rounds */
+      procs = scan(&sum);
+    }
+    double wall = now_ms() - t0 - (double)gap_ms * runs;
     getrusage(RUSAGE_SELF, &b);
     double cpu = (ms(b.ru_utime) - ms(a.ru_utime)) + (ms(b.ru_stime) - ms(a.ru_stime));
     printf("{\"processes\":%d,\"cpu_ms\":%.3f,\"wall_ms\":%.3f,\"max_rss_kb\":%ld,\"checksum\":%llu}\n", procs, cpu / runs, wall / runs, b.ru_maxrss, sum % 1000);

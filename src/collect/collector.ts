@@ -166,6 +166,7 @@ export function createCollector(opts: CollectorOptions): Collector {
     },
     close() {
       exits?.close();
+      opts.proc.close();
     },
   };
 }

@@ -25,7 +25,7 @@ import type { Logger } from "../log.ts";
 import { isGone } from "../procfs/errors.ts";
 import type { ProcFs } from "../procfs/fs.ts";
 import { parsePidIoBytes } from "../procfs/pid-io.ts";
-import { EACCES, EINVAL, ENOENT, EPERM, SyscallError } from "../net/libc.ts";
+import { EACCES, EINVAL, ENOENT, EPERM, SyscallError } from "../util/libc.ts";
 import { TASKSTATS_VERSION_THREAD_GROUP, type TaskExit } from "../net/taskstats.ts";
 import { TaskstatsListener } from "../net/taskstats-listener.ts";
 import { USER_HZ, type ProcessSample, type ProcState, type ScanResult } from "./processes.ts";

@@ -2,7 +2,7 @@
 // rates against the previous scan. Identity is pid + starttime, so a reused pid is a new process, never a
 // negative rate.
 import { isDenied, isGone } from "../procfs/errors.ts";
-import { listPids, type ProcFs } from "../procfs/fs.ts";
+import type { ProcFs } from "../procfs/fs.ts";
 import { parsePidIoBytes } from "../procfs/pid-io.ts";
 import { parsePidStatBytes, type PidStat } from "../procfs/pid-stat.ts";
 import { parsePidStatmBytes } from "../procfs/pid-statm.ts";
@@ -92,13 +92,13 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
   const root = fs.root;
   const every = Math.max(1, opts.detailEvery ?? DETAIL_EVERY);
   const uptime = opts.uptime;
-  for (const pid of listPids(fs)) {
+  for (const pid of fs.pids()) {
     const dir = `${root}/${pid}`;
     const statPath = `${dir}/stat`;
     const prev = prevStates.get(pid);
     let stat: PidStat;
     try {
-      const r = fs.readBytes(statPath, true);
+      const r = fs.readPidStat(pid);
       if (r.len === 0) continue; // exited while we read it
       stat = parsePidStatBytes(r.buf, r.len, statPath, prev?.comm);
     } catch (e) {
@@ -183,6 +183,7 @@ export function scanProcesses(fs: ProcFs, prevStates: Map<number, ProcState>, pr
     states.set(pid, state);
     processes.push({ pid, stat, state, cpuPct, rssBytes: rssPages * PAGE_SIZE, readBytesPerS: readPerS, writeBytesPerS: writePerS, netRxBytesPerS: 0, netTxBytesPerS: 0 });
   }
+  fs.retainPids(states);
   return { processes, states };
 }
 

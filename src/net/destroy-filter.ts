@@ -6,7 +6,7 @@
 // before INET_DIAG_INFO) and keeps everything it does not recognise: a kernel with another layout only
 // loses the saving, never a notification that counts.
 import { ptr } from "bun:ffi";
-import { getLibc, SOL_SOCKET } from "./libc.ts";
+import { getLibc, SOL_SOCKET } from "../util/libc.ts";
 
 const SO_ATTACH_FILTER = 26;
 // classic BPF opcodes (linux/filter.h)

@@ -2,7 +2,7 @@
 // readlinkat of each fd into another. readdirSync and readlinkSync allocate an array, a path and a string
 // per call; a search of every process (thousands of directories, several links each) spent more time in
 // those allocations than in the kernel.
-import { EACCES, EPERM, errno, getLibc } from "./libc.ts";
+import { EACCES, EPERM, errno, getLibc } from "../util/libc.ts";
 
 /** socketInode(): the process's fd links may not be read */
 export const DENIED = -2;

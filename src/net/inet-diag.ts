@@ -1,6 +1,6 @@
 // NETLINK_SOCK_DIAG for TCP: the dump request and the inet_diag_msg + tcp_info parser.
 // Layouts from include/uapi/linux/inet_diag.h and tcp.h (offsets checked against live kernels by the tests).
-import { AF_INET, AF_INET6 } from "./libc.ts";
+import { AF_INET, AF_INET6 } from "../util/libc.ts";
 import { findAttribute, NetlinkParseError, view } from "./netlink-message.ts";
 
 export const NETLINK_SOCK_DIAG = 4;

@@ -1,6 +1,6 @@
 // Which interface carries a socket's traffic, judged by its local address. Addresses come from rtnetlink
 // (RTM_GETLINK for names, RTM_GETADDR for IPv4 and IPv6 addresses) of the agent's network namespace.
-import { AF_INET, AF_INET6 } from "./libc.ts";
+import { AF_INET, AF_INET6 } from "../util/libc.ts";
 import { formatAddress } from "./inet-diag.ts";
 import { NetlinkParseError, parseAttributes, view } from "./netlink-message.ts";
 import { NetlinkSocket } from "./netlink-socket.ts";

@@ -1,6 +1,6 @@
 // What this kernel and these privileges offer for TCP accounting, found once at agent start.
 import { readlinkSync } from "node:fs";
-import { AF_INET, EPERM, EACCES, getLibc, SOCK_CLOEXEC, SOCK_STREAM, SyscallError } from "./libc.ts";
+import { AF_INET, EPERM, EACCES, getLibc, SOCK_CLOEXEC, SOCK_STREAM, SyscallError } from "../util/libc.ts";
 import { DestroyListener } from "./destroy-listener.ts";
 import { LISTEN_STATES, TCP_INFO_LEN_BYTES_RECEIVED, TCP_INFO_LEN_BYTES_SENT } from "./inet-diag.ts";
 import { view } from "./netlink-message.ts";

@@ -17,7 +17,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
   SyscallError,
-} from "./libc.ts";
+} from "../util/libc.ts";
 import {
   buildNetlinkRequest,
   NetlinkParseError,

@@ -1,5 +1,5 @@
 // Dumps every TCP socket of this network namespace (IPv4 and IPv6) with its tcp_info byte counters.
-import { AF_INET, AF_INET6 } from "./libc.ts";
+import { AF_INET, AF_INET6 } from "../util/libc.ts";
 import { buildInetDiagRequestBody, DUMPED_STATES, NETLINK_SOCK_DIAG, parseInetDiagMessage, SOCK_DIAG_BY_FAMILY, type DiagSocket } from "./inet-diag.ts";
 import { NetlinkSocket } from "./netlink-socket.ts";
 

@@ -8,8 +8,9 @@
 // host every sample. One still there at the next sample is looked for everywhere.
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { heldFiles } from "../util/held-fds.ts";
 import { DENIED, FdDirReader } from "./fd-dir.ts";
-import { EACCES, EPERM } from "./libc.ts";
+import { EACCES, EPERM } from "../util/libc.ts";
 
 // An inode nobody could be found for (a process in another pid namespace, a socket in flight between
 // socket()/accept() and fd install) is searched for again only after this many samples and this much time:
@@ -156,7 +157,10 @@ export class SocketOwners {
       const cached = useCache ? this.fdCache.get(pid) : undefined;
       // only processes holding sockets are cached: what else an fd holds is read again anyway
       let next: Map<number, number> | undefined;
+      // the agent's own kept /proc files are not sockets (thousands of them on a big host)
+      const skipHeld = pid === this.self && heldFiles.size > 0;
       for (const fd of dir.fds) {
+        if (skipHeld && heldFiles.has(fd)) continue;
         let inode = cached?.get(fd);
         if (inode === undefined || !liveSockets.has(inode)) {
           inode = dir.socketInode(fd);

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { createCollector, type Collector } from "../../../src/collect/collector.ts";
 import { createExitSource, type ExitSource } from "../../../src/collect/exits.ts";
 import { createLogger } from "../../../src/log.ts";
-import { EPERM, SyscallError } from "../../../src/net/libc.ts";
-import { createProcFs } from "../../../src/procfs/fs.ts";
+import { EPERM, SyscallError } from "../../../src/util/libc.ts";
+import { createProcFs, type ProcFs } from "../../../src/procfs/fs.ts";
 import { decodeReport, type ProcessRecord, type Report } from "../../../src/protocol/report.ts";
 import { requireBinary, ROOT } from "../../helpers/binary.ts";
 import { DEFAULT_THRESHOLDS } from "../../helpers/collect/helpers.ts";
@@ -72,13 +72,19 @@ beforeAll(() => {
 afterAll(() => {
   for (const s of shells) s.kill("SIGKILL");
   for (const s of sources) s.close();
+  for (const p of procs) p.close();
   rmSync(work, { recursive: true, force: true });
 });
 
+/** each keeps a stat descriptor per process: closed at the end */
+const procs: ProcFs[] = [];
+
 function collectorWith(exits: ExitSource): Collector {
   sources.push(exits);
+  const proc = createProcFs("/proc", { keepStatFiles: true }); // as the agent reads it
+  procs.push(proc);
   return createCollector({
-    proc: createProcFs("/proc"),
+    proc,
     sysRoot: "/sys",
     host: "live",
     agentVersion: "test",

@@ -26,6 +26,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  for (const c of collectors) c.close();
   for (const c of children) c.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 });
@@ -47,9 +48,12 @@ async function start(args: string[]): Promise<{ proc: (typeof children)[number];
   return { proc, said: text.trim().replace(/^ready /, "") };
 }
 
+/** every collector made, closed at the end: each keeps a stat descriptor per process */
+const collectors: Collector[] = [];
+
 function liveCollector(): Collector {
-  return createCollector({
-    proc: createProcFs("/proc"),
+  const c = createCollector({
+    proc: createProcFs("/proc", { keepStatFiles: true }), // as the agent reads it
     sysRoot: "/sys",
     host: "live",
     agentVersion: "test",
@@ -58,6 +62,8 @@ function liveCollector(): Collector {
     thresholds: DEFAULT_THRESHOLDS,
     log: createLogger("silent"),
   });
+  collectors.push(c);
+  return c;
 }
 
 async function window(c: Collector, ms: number, during?: () => Promise<void>): Promise<Report> {

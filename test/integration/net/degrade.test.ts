@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createNetworkCollector } from "../../../src/collect/network.ts";
 import type { DestroyListener } from "../../../src/net/destroy-listener.ts";
 import type { KernelOpeners } from "../../../src/net/kernel-probe.ts";
-import { EPERM, EPROTONOSUPPORT, SyscallError } from "../../../src/net/libc.ts";
+import { EPERM, EPROTONOSUPPORT, SyscallError } from "../../../src/util/libc.ts";
 import { CHILDREN, LIVE_TIMEOUT_MS } from "../../helpers/net/helpers.ts";
 
 // Each degraded case is the same collector on the live /proc with one kernel socket replaced;

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FdDirReader } from "../../../src/net/fd-dir.ts";
-import { ENOENT } from "../../../src/net/libc.ts";
+import { ENOENT } from "../../../src/util/libc.ts";
 
 test("lists the same fds as readdir and finds the inode of a listening socket", async () => {
   const server = createServer();

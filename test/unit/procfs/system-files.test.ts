@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseDiskstats, readDiskstats } from "../../../src/procfs/diskstats.ts";
 import { ProcParseError } from "../../../src/procfs/errors.ts";
-import { createProcFs, listPids } from "../../../src/procfs/fs.ts";
+import { createProcFs } from "../../../src/procfs/fs.ts";
 import { parseLoadavg } from "../../../src/procfs/loadavg.ts";
 import { parseMeminfo, readMeminfo } from "../../../src/procfs/meminfo.ts";
 import { parseMounts, readMounts } from "../../../src/procfs/mounts.ts";
@@ -98,8 +98,12 @@ describe("hostname, pids and /sys", () => {
   test("hostname comes from the tree", () => {
     expect(readHostname(createProcFs(PROC))).toBe("fixture-host");
   });
-  test("listPids skips self, net, sys and files", () => {
-    expect(listPids(createProcFs(PROC)).sort((a, b) => a - b)).toEqual([1, 2, 100, 200, 201, 300, 400, 500, 600, 800, 900, 901, 902]);
+  test("pids skips self, net, sys and files, read by name or by getdents64", () => {
+    const expected = [1, 2, 100, 200, 201, 300, 400, 500, 600, 800, 900, 901, 902];
+    expect(createProcFs(PROC).pids().sort((a, b) => a - b)).toEqual(expected);
+    const kept = createProcFs(PROC, { keepStatFiles: true });
+    expect(kept.pids().sort((a, b) => a - b)).toEqual(expected);
+    kept.close();
   });
   test("net speed: number, -1, empty and missing", () => {
     expect(readNetSpeed(SYS, "eth0")).toBe(10000);

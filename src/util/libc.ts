@@ -1,4 +1,4 @@
-// The few libc calls pmon needs for netlink sockets and fd directories, bound once through bun:ffi (works in compiled binaries).
+// The few libc calls pmon needs (netlink sockets, fd directories, kept /proc files), bound once through bun:ffi (works in compiled binaries).
 import { dlopen, FFIType, read } from "bun:ffi";
 
 export const AF_INET = 2;
@@ -44,6 +44,11 @@ function bind() {
     closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
     getdents64: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     readlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    // /proc/PID/stat kept open between scans: see procfs/pid-stat-files.ts
+    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
+    pread: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i64], returns: FFIType.i64 },
   }).symbols;
 }
 
@@ -62,6 +67,7 @@ export function errno(): number {
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
+  3: "ESRCH",
   4: "EINTR",
   9: "EBADF",
   11: "EAGAIN",
