@@ -9,18 +9,12 @@
 // are kept up to a budget well under the open-file limit, for the whole process; processes beyond it are
 // read the ordinary way.
 import { readFileSync } from "node:fs";
+import { readNumericEntries, writeDecimal } from "../util/dirents.ts";
 import { heldFiles } from "../util/held-fds.ts";
-import { errno, getLibc } from "../util/libc.ts";
+import { errno, ESRCH, getLibc, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../util/libc.ts";
 import type { ReadBytes } from "./read.ts";
 
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
-const ESRCH = 3;
 const SEEK_SET = 0;
-// struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 at 16, d_type u8 at 18, d_name at 19
-const RECLEN_AT = 16;
-const NAME_AT = 19;
 const STAT_NAME = [0x2f, 0x73, 0x74, 0x61, 0x74, 0]; // "/stat\0"
 
 /** Kept descriptors at most, whatever the limit: each holds a page of kernel memory. */
@@ -58,17 +52,9 @@ export class PidStatFiles {
     const fd = this.rootFd();
     if (Number(libc.lseek(fd, 0, SEEK_SET)) < 0) throw errnoError(errno(), this.root);
     const pids: number[] = [];
-    const dents = this.dents;
-    for (;;) {
-      const got = Number(libc.getdents64(fd, dents, dents.length));
-      if (got < 0) throw errnoError(errno(), this.root);
-      if (got === 0) return pids;
-      for (let off = 0; off < got; ) {
-        const pid = decimalAt(dents, off + NAME_AT);
-        if (pid > 0) pids.push(pid);
-        off += dents[off + RECLEN_AT]! | (dents[off + RECLEN_AT + 1]! << 8);
-      }
-    }
+    const e = readNumericEntries(fd, this.dents, pids);
+    if (e !== 0) throw errnoError(e, this.root);
+    return pids;
   }
 
   /** The stat of `pid`, in a buffer shared with the next read. Throws an error with `code` as node:fs would. */
@@ -145,16 +131,9 @@ export class PidStatFiles {
   }
 
   private nameOf(pid: number): Uint8Array {
-    const name = this.name;
-    let len = 0;
-    let v = pid;
-    do {
-      name[len++] = 0x30 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
-    name.subarray(0, len).reverse();
-    for (const c of STAT_NAME) name[len++] = c;
-    return name;
+    let len = writeDecimal(this.name, 0, pid);
+    for (const c of STAT_NAME) this.name[len++] = c;
+    return this.name;
   }
 
   private pathOf(pid: number): string {
@@ -174,18 +153,6 @@ export function keepBudget(limitsText?: string): number {
   if (soft === undefined) return 0;
   const limit = soft === "unlimited" ? Infinity : Number(soft);
   return Math.max(0, Math.min(MAX_KEPT, Math.floor(limit / 2) - RESERVED_FDS));
-}
-
-/** The decimal number NUL-terminated at `at`, or -1 for any other name ("self", "net", "."). */
-function decimalAt(buf: Uint8Array, at: number): number {
-  let v = 0;
-  let i = at;
-  for (; buf[i] !== 0; i++) {
-    const c = buf[i]! - 0x30;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return i === at ? -1 : v;
 }
 
 function errnoError(e: number, path: string): Error {

@@ -14,6 +14,11 @@ export const SO_RCVBUFFORCE = 33;
 export const SO_RCVTIMEO = 20;
 export const MSG_DONTWAIT = 0x40;
 
+export const O_RDONLY = 0;
+export const O_DIRECTORY = 0o200000;
+export const O_CLOEXEC = 0o2000000;
+
+export const ESRCH = 3;
 export const EINTR = 4;
 export const EAGAIN = 11;
 export const EPERM = 1;
@@ -38,10 +43,7 @@ function bind() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
-    // fd directories (socket owners): see fd-dir.ts
-    opendir: { args: [FFIType.cstring], returns: FFIType.ptr },
-    dirfd: { args: [FFIType.ptr], returns: FFIType.i32 },
-    closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
+    // fd directories (socket owners, net/fd-dir.ts) and the process list
     getdents64: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     readlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     // /proc/PID/stat kept open between scans: see procfs/pid-stat-files.ts
