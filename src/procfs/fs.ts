@@ -15,7 +15,7 @@ export interface ProcFs {
   listDir(path: string): string[];
   /** owner uid of a path: the owner of /proc/PID is the process's effective uid */
   ownerUid(path: string): number;
-  /** the pids under the root (see listPids) */
+  /** the pids under the root: its numeric entries, one per process */
   pids(): number[];
   /** /proc/PID/stat as bytes, like readBytes; with `keepStatFiles`, through a descriptor kept open (pid-stat-files.ts) */
   readPidStat(pid: number): ReadBytes;
