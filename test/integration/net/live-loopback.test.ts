@@ -82,7 +82,6 @@ describe("loopback transfer between two processes", () => {
           if (c.pid === receiver.pid && c.local === `127.0.0.1:${port}`) serverRecord = true;
           if (c.remote === `127.0.0.1:${port}` && c.pid === null) clientTx += bytes(s, c.tx_bytes_per_s);
         }
-        if (process.env.DBG) console.log(JSON.stringify(s.connections));
         if (rx >= size * 0.99 && clientTx >= size * 0.99) break;
         await Bun.sleep(100);
       }
