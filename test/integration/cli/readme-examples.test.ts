@@ -4,7 +4,7 @@
 // where only loopback exists: examples naming fleet hosts (db1, 10.0.0.11) fail fast and touch nothing,
 // and with a private /tmp, so `--secret-out /tmp/db7.secret` writes nothing on this machine.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { EXAMPLES } from "../../../src/cli/_examples.ts";
@@ -72,10 +72,23 @@ const dir = mkdtempSync(join(ROOT, ".tmp", "readme-"));
 const config = join(dir, "pmon.toml");
 const procs: Subprocess[] = [];
 
+const PRIVATE_TMP = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh"];
+
 function inNetns(argv: string[], env: Record<string, string>, cwd: string, timeoutMs: number) {
-  const privateTmp = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh"];
-  return Bun.spawn(["ip", "netns", "exec", NETNS, ...privateTmp, ...argv], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGTERM" });
+  return Bun.spawn(["ip", "netns", "exec", NETNS, ...PRIVATE_TMP, ...argv], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGTERM" });
 }
+
+/** A long-running command (the server, the agent) writing to `log`: a pipe nobody reads would stop it once full. */
+function startInNetns(argv: string[], log: string) {
+  const fd = openSync(log, "a");
+  try {
+    return Bun.spawn(["ip", "netns", "exec", NETNS, ...PRIVATE_TMP, ...argv], { env: env(), cwd: dir, stdin: "ignore", stdout: fd, stderr: fd, timeout: 600_000, killSignal: "SIGTERM" });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const tail = (log: string) => (existsSync(log) ? readFileSync(log, "utf8").slice(-1500) : "(no output)");
 
 const env = () => cleanEnv({ PMON_CONFIG: config, HOME: join(dir, "home"), NO_COLOR: "1", PMON_LOG_LEVEL: "info" });
 
@@ -105,7 +118,9 @@ data_dir = "${dir}/server"
   cpSync(config, join(dir, "cwd/.tmp/run/pmon.toml"));
   symlinkSync(join(ROOT, "test"), join(dir, "cwd/test")); // --proc-root test/fixtures/proc
   const bin = requireBinary();
-  const server = inNetns([bin, "server"], env(), dir, 600_000);
+  const serverLog = join(dir, "server.log");
+  const agentLog = join(dir, "agent.log");
+  const server = startInNetns([bin, "server"], serverLog);
   procs.push(server);
   const enroll = inNetns([bin, "enroll", "--no-deploy", "readme-host", "--secret-out", join(dir, "agent.secret")], env(), dir, 30_000);
   for (let i = 0; i < 100 && (await enroll.exited) !== 0; i++) {
@@ -113,14 +128,14 @@ data_dir = "${dir}/server"
     const again = inNetns([bin, "enroll", "--no-deploy", "readme-host", "--secret-out", join(dir, "agent.secret")], env(), dir, 30_000);
     if ((await again.exited) === 0) break;
   }
-  procs.push(inNetns([bin, "agent"], env(), dir, 600_000));
+  procs.push(startInNetns([bin, "agent"], agentLog));
   // wait for stored reports so status and top have something to show
   for (let i = 0; i < 300; i++) {
     const s = inNetns([bin, "status", "--json"], env(), dir, 10_000);
     if (/"last_report_at": \d/.test(await new Response(s.stdout).text())) return;
     await Bun.sleep(100);
   }
-  throw new Error("the agent never reported");
+  throw new Error(`the agent never reported\n--- server:\n${tail(serverLog)}\n--- agent:\n${tail(agentLog)}`);
 }, 60_000);
 
 afterAll(async () => {
