@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { createCollector } from "../src/collect/collector.ts";
 import { createLogger } from "../src/log.ts";
 import { createProcFs } from "../src/procfs/fs.ts";
-import { startReportingAgent } from "./reporting-agent.ts";
+import { cpuMsOf, hwmMbOf, startReportingAgent } from "./reporting-agent.ts";
 
 const EXTRA_PROCESSES = 3000;
 const WARM_RUNS = 15;
@@ -126,14 +126,9 @@ async function once(): Promise<Cost> {
 }
 
 /** utime + stime of a process (all its threads), ms */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10; // fields 14 and 15, USER_HZ = 100
-}
-
-function hwmMbOf(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+function totalCpuMsOf(pid: number): number {
+  const c = cpuMsOf(pid);
+  return c.user + c.sys;
 }
 
 interface Steady {
@@ -165,10 +160,10 @@ async function steadyLoop(): Promise<Steady> {
   try {
     // the first reports carry the start-up (probe, first reads of every cmdline): the loop starts after them
     const a0 = await r.waitFor(2);
-    const cpu0 = cpuMsOf(r.agent.pid);
+    const cpu0 = totalCpuMsOf(r.agent.pid);
     const m0 = machineActivity();
     const a1 = await r.waitFor(a0 + STEADY_REPORTS);
-    const cpu1 = cpuMsOf(r.agent.pid);
+    const cpu1 = totalCpuMsOf(r.agent.pid);
     const m1 = machineActivity();
     // a reply the agent does not trust makes it spool and replay every report: that is not the steady loop
     const agentLog = r.agentLog();
@@ -192,11 +187,11 @@ async function appsPlugin(): Promise<number | null> {
   const p = Bun.spawn([APPS_PLUGIN, "1"], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
   try {
     await Bun.sleep(3000); // its first iterations read everything once
-    const c0 = cpuMsOf(p.pid);
+    const c0 = totalCpuMsOf(p.pid);
     const t0 = performance.now();
     await Bun.sleep(STEADY_REPORTS * 1000);
     const iterations = (performance.now() - t0) / 1000;
-    return (cpuMsOf(p.pid) - c0) / iterations;
+    return (totalCpuMsOf(p.pid) - c0) / iterations;
   } finally {
     p.kill("SIGKILL");
     await p.exited;

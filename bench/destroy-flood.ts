@@ -3,10 +3,10 @@
 // FLOOD_PER_S loopback connections per second (two destroy notifications each, one per side).
 // Per report: the agent's CPU ms, and the agent's peak RSS (VmHWM) at the end.
 // Run: bun run bench/destroy-flood.ts [CONNECTIONS_PER_S [PAYLOAD_BYTES]] (make build first; PMON_BIN overrides dist/pmon).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startReportingAgent } from "./reporting-agent.ts";
+import { cpuMsOf, hwmMbOf, startReportingAgent } from "./reporting-agent.ts";
 
 const FLOOD_PER_S = Number(process.argv[2] ?? 20_000);
 // bytes the client sends on each connection before closing it: 0 is the cheap flood (the kernel filter drops
@@ -21,17 +21,6 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const flooder = join(work, "tcp-flood");
 const cc = Bun.spawnSync(["cc", "-O2", "-o", flooder, join(import.meta.dir, "..", "test", "helpers", "net", "tcp-flood.c")], { stderr: "pipe" });
 if (cc.exitCode !== 0) throw new Error(`cc failed: ${cc.stderr.toString()}`);
-
-/** user and system CPU ms of a process */
-function cpuMsOf(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 }; // fields 14 and 15, USER_HZ = 100
-}
-
-function hwmMbOf(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
 
 interface Loop {
   cpuMsPerReport: number;

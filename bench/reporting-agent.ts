@@ -67,3 +67,15 @@ export async function startReportingAgent(o: { pmon: string; dir: string; host: 
     stop,
   };
 }
+
+/** user and system CPU ms of a process (all its threads) */
+export function cpuMsOf(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 }; // fields 14 and 15, USER_HZ = 100
+}
+
+/** peak RSS (VmHWM) of a process, MB */
+export function hwmMbOf(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+}

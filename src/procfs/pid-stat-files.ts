@@ -25,9 +25,6 @@ const RESERVED_FDS = 512;
 /** The names isGone/isDenied look for; the rest are reported by number. */
 const CODES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 3: "ESRCH", 13: "EACCES", 20: "ENOTDIR", 24: "EMFILE" };
 
-/** stat descriptors kept by every reader of this process: the budget is for all of them */
-let keptInProcess = 0;
-
 export class PidStatFiles {
   private readonly kept = new Map<number, number>();
   private readonly budget: number;
@@ -78,10 +75,9 @@ export class PidStatFiles {
       throw errnoError(e, this.pathOf(pid));
     }
     // the budget is the process's, whatever number of readers keep files
-    if (keptInProcess < this.budget) {
+    if (heldFiles.size < this.budget) {
       this.kept.set(pid, opened);
       heldFiles.add(opened);
-      keptInProcess++;
     } else libc.close(opened);
     return this.done(n);
   }
@@ -95,10 +91,7 @@ export class PidStatFiles {
   close(): void {
     if (this.kept.size === 0 && this.dirFd < 0) return;
     for (const [pid, fd] of this.kept) this.drop(pid, fd);
-    if (this.dirFd >= 0) {
-      heldFiles.delete(this.dirFd);
-      getLibc().close(this.dirFd);
-    }
+    if (this.dirFd >= 0) getLibc().close(this.dirFd);
     this.dirFd = -1;
   }
 
@@ -111,7 +104,6 @@ export class PidStatFiles {
     heldFiles.delete(fd);
     getLibc().close(fd);
     this.kept.delete(pid);
-    keptInProcess--;
   }
 
   private done(n: number): ReadBytes {
@@ -125,7 +117,6 @@ export class PidStatFiles {
       const fd = getLibc().open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0) throw errnoError(errno(), this.root);
       this.dirFd = fd;
-      heldFiles.add(fd);
     }
     return this.dirFd;
   }
