@@ -8,6 +8,7 @@ import { commonArgs, definedOnly, noConfigHint, runWithConfig, UserError } from 
 import { EXIT } from "./exit-codes.ts";
 import { terminalJson } from "../util/terminal.ts";
 import { stdout } from "../util/output.ts";
+import { execSelfWithAgentJit } from "../util/exec-self.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Collect process and host usage from /proc and report it to the pmon servers" },
@@ -31,6 +32,8 @@ export default defineCommand({
     "proc-root-next": { type: "string", description: "Test only: with --once, read the second sample from this tree (no wait)" },
   },
   async run({ args }) {
+    // the loop runs with its own JIT options (util/exec-self.ts); this returns only if it did not exec
+    const notRestarted = args.once || args["show-key"] || args["init-key"] ? undefined : execSelfWithAgentJit();
     const overrides = definedOnly({
       "agent.sample_ms": numberArg(args["sample-ms"]),
       "agent.host": args.host,
@@ -44,6 +47,7 @@ export default defineCommand({
     });
     await runWithConfig(args, overrides, async ({ config, log }) => {
       if (config.source === undefined && !args.once) log.info(`running on defaults ${noConfigHint()}`);
+      if (notRestarted) log.warn(`running with the default JIT options (more memory): ${notRestarted}`);
       if (args["show-key"]) {
         const { readAgentKey } = await import("../keys/agent-key.ts");
         const { secretPath } = await import("../agent/run.ts");

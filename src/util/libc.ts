@@ -51,6 +51,9 @@ function bind() {
     openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
     pread: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i64], returns: FFIType.i64 },
+    // the agent's restart with its JIT options: see util/exec-self.ts
+    setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    execv: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   }).symbols;
 }
 
