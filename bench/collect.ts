@@ -1,9 +1,11 @@
 // Cost of process collection, at this machine's normal size and with 3,000 extra idle processes:
 //   - warm collector: repeated collect() calls in one agent process (median of >= 10), CPU and wall ms
-//   - one whole `pmon agent --once` run of the compiled binary (startup + 2 scans), CPU, wall, peak RSS
+//   - one whole `pmon agent --once` run of the compiled binary (startup + 2 scans), CPU, wall, peak RSS; also
+//     in a network namespace of its own, where no socket's owner is searched (see once())
 //   - the steady agent loop: the compiled `pmon agent` reporting every 2 s to a `pmon server` (SQLite);
 //     its CPU over whole rounds (collection, sock_diag, selection, JSON, gzip, signing, HTTP) per report
-//   - bench/reader.c, a minimal C reader of the same per-process files, and the ratios pmon / C
+//   - bench/reader.c, a minimal C reader of the same per-process files, and the ratios pmon / C; for the
+//     steady loop the C passes run in the loop's window, at its pace, between its rounds
 //   - netdata's apps.plugin per 1-s iteration, when it is installed
 // Targets at 3,000 processes: steady loop <= 1.2x the C reader per pass, VmHWM < 60 MB;
 // `agent --once` <= 1.8x the C reader's two passes.
@@ -24,8 +26,6 @@ const TARGET_ONCE_RATIO = 1.8;
 const TARGET_RSS_MB = 60;
 const STEADY_INTERVAL_S = 2;
 const STEADY_REPORTS = 15;
-/** passes of the C reader at the loop's pace: 5 x 2 s */
-const CADENCE_PASSES = 5;
 const APPS_PLUGIN = "/usr/lib/netdata/plugins.d/apps.plugin";
 
 interface Cost {
@@ -100,19 +100,26 @@ function warm(): Cost {
   return JSON.parse(run([process.execPath, import.meta.path, "--warm-child", String(WARM_RUNS)]));
 }
 
-/** The C reader's passes back to back, or `gapMs` apart (idle in between, as the agent is between rounds). */
-function cReader(passes = WARM_RUNS, gapMs = 0): Cost {
-  const r = JSON.parse(run([reader, "rusage", reader, "collect", String(passes), String(gapMs)]));
+/** The C reader's passes back to back. */
+function cReader(passes = WARM_RUNS): Cost {
+  const r = JSON.parse(run([reader, "rusage", reader, "collect", String(passes)]));
   return { processes: r.processes, cpuMs: r.cpu_ms, wallMs: r.wall_ms, maxRssMb: r.max_rss_kb / 1024 };
 }
 
-async function once(): Promise<Cost> {
+/**
+ * `alone`: in a network namespace of its own (`unshare -n`), where the dump holds no socket, so no owner is
+ * searched. In the machine's namespace a listener whose owner root may not read (on the development
+ * machine pid 1's port 2024) makes the first sample read every fd of every process before it may call
+ * that owner unknown.
+ */
+async function once(alone = false): Promise<Cost> {
   const cpu: number[] = [];
   const wall: number[] = [];
   let rss = 0;
   let processes = 0;
   for (let i = 0; i < ONCE_RUNS; i++) {
-    const p = Bun.spawnSync([reader, "rusage", pmon, "agent", "--config", emptyConfig, "--once", "--json", "--sample-ms", "100", "--log-level", "error"], { stdout: "pipe", stderr: "pipe" });
+    const prefix = alone ? ["unshare", "-n"] : [];
+    const p = Bun.spawnSync([...prefix, reader, "rusage", pmon, "agent", "--config", emptyConfig, "--once", "--json", "--sample-ms", "100", "--log-level", "error"], { stdout: "pipe", stderr: "pipe" });
     const usage = JSON.parse(p.stderr.toString().trim().split("\n").at(-1)!);
     if (usage.exit !== 0) throw new Error(`pmon agent --once exited ${usage.exit}: ${p.stderr.toString()}`);
     cpu.push(usage.cpu_ms);
@@ -133,6 +140,8 @@ function totalCpuMsOf(pid: number): number {
 
 interface Steady {
   cpuMsPerReport: number;
+  /** a C reader pass run in the same window at the same pace (2 s idle before each, between the agent's rounds) */
+  cPassMs: number;
   reports: number;
   hwmMb: number;
   /** what else happened on the machine meanwhile: the agent accounts every TCP connection and every exit */
@@ -162,15 +171,21 @@ async function steadyLoop(): Promise<Steady> {
     const a0 = await r.waitFor(2);
     const cpu0 = totalCpuMsOf(r.agent.pid);
     const m0 = machineActivity();
+    // the yardstick in the same window: its passes fall half-way between the agent's rounds
+    await Bun.sleep((STEADY_INTERVAL_S * 1000) / 2);
+    const yardstick = Bun.spawn([reader, "collect", String(STEADY_REPORTS - 1), String(STEADY_INTERVAL_S * 1000)], { stdout: "pipe", stderr: "inherit" });
     const a1 = await r.waitFor(a0 + STEADY_REPORTS);
     const cpu1 = totalCpuMsOf(r.agent.pid);
     const m1 = machineActivity();
+    if ((await yardstick.exited) !== 0) throw new Error("the C reader failed during the steady loop");
+    const cPassMs = JSON.parse(await new Response(yardstick.stdout).text()).cpu_ms;
     // a reply the agent does not trust makes it spool and replay every report: that is not the steady loop
     const agentLog = r.agentLog();
     if (/no server accepted|spooled/.test(agentLog)) throw new Error(`the agent spooled reports during the steady loop: ${agentLog.slice(-2000)}`);
     const s = (m1.at - m0.at) / 1000;
     return {
       cpuMsPerReport: (cpu1 - cpu0) / (a1 - a0),
+      cPassMs,
       reports: a1 - a0,
       hwmMb: hwmMbOf(r.agent.pid),
       tcpOpensPerS: (m1.tcpOpens - m0.tcpOpens) / s,
@@ -206,29 +221,29 @@ function loadAverage(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
-async function measure(label: string): Promise<{ warm: Cost; c: Cost; once: Cost; steady: Steady; apps: number | null }> {
+async function measure(label: string): Promise<{ warm: Cost; c: Cost; once: Cost; onceAlone: Cost; steady: Steady; apps: number | null }> {
   const loadBefore = loadAverage();
   const w = warm();
   const c = cReader();
   const o = await once();
+  const oAlone = await once(true);
   const steady = await steadyLoop();
   const cAfter = cReader(); // the C reader again, after the (long) steady loop: the machine is shared
-  // caches go cold while a process sleeps between rounds: this is what the same passes cost at the loop's pace
-  const cPaced = cReader(CADENCE_PASSES, STEADY_INTERVAL_S * 1000);
   const apps = await appsPlugin();
   const cMean: Cost = { ...c, cpuMs: (c.cpuMs + cAfter.cpuMs) / 2, wallMs: (c.wallMs + cAfter.wallMs) / 2 };
   console.log(`\n${label} (load average ${loadBefore} before, ${loadAverage()} after)`);
   console.log(`${"".padEnd(34)} ${"procs".padStart(6)} ${"CPU ms".padStart(9)} ${"wall ms".padStart(9)} ${"RSS MB".padStart(9)}`);
   console.log(row("pmon warm collect() (median)", w));
   console.log(row("pmon agent --once (whole run)", o));
+  console.log(row("  the same, no socket in view", oAlone));
   console.log(row("C reader, same files (mean)", cMean));
   console.log(`pmon agent loop, per report:      ${steady.cpuMsPerReport.toFixed(1).padStart(13)} ms CPU over ${steady.reports} reports every ${STEADY_INTERVAL_S} s, VmHWM ${steady.hwmMb.toFixed(1)} MB`);
   console.log(`  meanwhile on this machine: ${steady.tcpOpensPerS.toFixed(0)} TCP connections opened/s, ${steady.forksPerS.toFixed(0)} processes started/s (the agent accounts each)`);
-  console.log(`C reader per pass: ${c.cpuMs.toFixed(1)} ms before the loop, ${cAfter.cpuMs.toFixed(1)} ms after, ${cPaced.cpuMs.toFixed(1)} ms at the loop's pace (${STEADY_INTERVAL_S} s idle before each pass)`);
+  console.log(`C reader per pass: ${c.cpuMs.toFixed(1)} ms before the loop, ${cAfter.cpuMs.toFixed(1)} ms after, ${steady.cPassMs.toFixed(1)} ms in the loop's window at its pace (${STEADY_INTERVAL_S} s idle before each pass)`);
   if (apps !== null) console.log(`apps.plugin per 1-s iteration:     ${apps.toFixed(1).padStart(13)} ms CPU`);
   else console.log(`apps.plugin: not installed (${APPS_PLUGIN})`);
-  console.log(`steady loop / C pass: ${(steady.cpuMsPerReport / cMean.cpuMs).toFixed(2)}x (${(steady.cpuMsPerReport / cPaced.cpuMs).toFixed(2)}x the paced pass); warm collect() / C pass: ${(w.cpuMs / cMean.cpuMs).toFixed(2)}x; --once / 2 C passes: ${(o.cpuMs / (2 * cMean.cpuMs)).toFixed(2)}x`);
-  return { warm: w, c: cMean, once: o, steady, apps };
+  console.log(`steady loop / C pass: ${(steady.cpuMsPerReport / cMean.cpuMs).toFixed(2)}x (${(steady.cpuMsPerReport / steady.cPassMs).toFixed(2)}x the pass in its window); warm collect() / C pass: ${(w.cpuMs / cMean.cpuMs).toFixed(2)}x; --once / 2 C passes: ${(o.cpuMs / (2 * cMean.cpuMs)).toFixed(2)}x (${(oAlone.cpuMs / (2 * cMean.cpuMs)).toFixed(2)}x with no socket in view)`);
+  return { warm: w, c: cMean, once: o, onceAlone: oAlone, steady, apps };
 }
 
 run(["cc", "-O2", "-o", reader, join(import.meta.dir, "reader.c")]);
@@ -245,11 +260,17 @@ for (;;) {
   await Bun.sleep(100);
 }
 const big = await measure(`with ${EXTRA_PROCESSES} extra idle processes`);
-const steadyRatio = big.steady.cpuMsPerReport / big.c.cpuMs;
+// The steady loop's yardstick is the C pass run in the same window at the same pace: back-to-back passes
+// before and after the loop moved by up to 60 % within one run on the shared machine (20.5 vs 33.4 ms).
+const steadyRatio = big.steady.cpuMsPerReport / big.steady.cPassMs;
+const backToBackRatio = big.steady.cpuMsPerReport / big.c.cpuMs;
 const onceRatio = big.once.cpuMs / (2 * big.c.cpuMs);
 const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
-console.log(`\ntarget: steady agent loop <= ${TARGET_STEADY_RATIO}x the C reader per pass at ${EXTRA_PROCESSES} processes: ${steadyRatio.toFixed(2)}x ${verdict(steadyRatio <= TARGET_STEADY_RATIO)}`);
+console.log(`\ntarget: steady agent loop <= ${TARGET_STEADY_RATIO}x the C reader per pass at ${EXTRA_PROCESSES} processes (its pass in the same window): ${steadyRatio.toFixed(2)}x ${verdict(steadyRatio <= TARGET_STEADY_RATIO)}`);
+console.log(`  (against the back-to-back passes before and after the loop: ${backToBackRatio.toFixed(2)}x)`);
 console.log(`target: agent --once <= ${TARGET_ONCE_RATIO}x the C reader's two passes: ${onceRatio.toFixed(2)}x ${verdict(onceRatio <= TARGET_ONCE_RATIO)}`);
+const onceAloneRatio = big.onceAlone.cpuMs / (2 * big.c.cpuMs);
+console.log(`  (with no socket in view, in a network namespace of its own: ${onceAloneRatio.toFixed(2)}x; no owner to search)`);
 console.log(`target: agent VmHWM < ${TARGET_RSS_MB} MB: loop ${big.steady.hwmMb.toFixed(1)} MB, --once ${big.once.maxRssMb.toFixed(1)} MB ${verdict(Math.max(big.steady.hwmMb, big.once.maxRssMb) < TARGET_RSS_MB)}`);
 await stopIdleProcesses();
 cleanup();
