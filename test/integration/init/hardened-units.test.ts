@@ -146,6 +146,8 @@ describe("hardened units on a systemd host", () => {
     const mounts = await host.must(["cat", `/proc/${agentPid}/mountinfo`]);
     expect(mounts).toMatch(/ \/ ro,/);
     expect(mounts).toMatch(/ \/opt\/pmon rw,/);
+    // the sandbox lets the agent exec itself without the JIT's DFG tier (src/util/exec-self.ts)
+    expect((await host.must(["cat", `/proc/${agentPid}/environ`])).split("\0")).toContain("BUN_JSC_useDFGJIT=0");
     // nothing either of them tried was refused by the sandbox
     const journal = await host.must(["journalctl", "--no-pager", "-o", "cat", "-u", "pmon-server.service", "-u", "pmon-agent.service"]);
     expect(journal).not.toMatch(/EPERM|EACCES|EROFS|not permitted|Permission denied|Read-only file system/i);
