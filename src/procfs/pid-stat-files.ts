@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { readNumericEntries, writeDecimal } from "../util/dirents.ts";
 import { heldFiles } from "../util/held-fds.ts";
-import { errno, ESRCH, getLibc, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../util/libc.ts";
+import { errno, errnoName, ESRCH, getLibc, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../util/libc.ts";
 import type { ReadBytes } from "./read.ts";
 
 const SEEK_SET = 0;
@@ -21,9 +21,6 @@ const STAT_NAME = [0x2f, 0x73, 0x74, 0x61, 0x74, 0]; // "/stat\0"
 const MAX_KEPT = 32_768;
 /** Descriptors left for everything else the agent opens (sockets, files, the fd walk). */
 const RESERVED_FDS = 512;
-
-/** The names isGone/isDenied look for; the rest are reported by number. */
-const CODES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 3: "ESRCH", 13: "EACCES", 20: "ENOTDIR", 24: "EMFILE" };
 
 export class PidStatFiles {
   private readonly kept = new Map<number, number>();
@@ -146,7 +143,8 @@ export function keepBudget(limitsText?: string): number {
   return Math.max(0, Math.min(MAX_KEPT, Math.floor(limit / 2) - RESERVED_FDS));
 }
 
+/** An error with `code` as node:fs gives it, which isGone/isDenied read. */
 function errnoError(e: number, path: string): Error {
-  const code = CODES[e] ?? `errno ${e}`;
+  const code = errnoName(e) ?? `errno ${e}`;
   return Object.assign(new Error(`${code}: ${path}`), { code, errno: e, path });
 }

@@ -77,6 +77,7 @@ const ERRNO_NAMES: Record<number, string> = {
   9: "EBADF",
   11: "EAGAIN",
   13: "EACCES",
+  20: "ENOTDIR",
   22: "EINVAL",
   24: "EMFILE",
   93: "EPROTONOSUPPORT",
@@ -86,6 +87,11 @@ const ERRNO_NAMES: Record<number, string> = {
   110: "ETIMEDOUT",
 };
 
+/** The symbolic name of an errno pmon meets ("ENOENT"), or undefined for the others. */
+export function errnoName(e: number): string | undefined {
+  return ERRNO_NAMES[e];
+}
+
 /** A failed libc call, with the errno kept so callers can degrade on EPERM / EPROTONOSUPPORT. */
 export class SyscallError extends Error {
   override name = "SyscallError";
@@ -93,6 +99,6 @@ export class SyscallError extends Error {
     readonly call: string,
     readonly errno: number,
   ) {
-    super(`${call} failed: ${ERRNO_NAMES[errno] ?? "errno"} (${errno})`);
+    super(`${call} failed: ${errnoName(errno) ?? "errno"} (${errno})`);
   }
 }
